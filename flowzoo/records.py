@@ -1,0 +1,196 @@
+"""Leaderboard records: the one writer and the one reader.
+
+A record is one JSON object, one file, per finished evaluation. The trainer and
+evaluator write them with `write_record`; `flowzoo.leaderboard` reads them with
+`read_records`. The directory is anything `etils.epath.Path` opens (a local
+folder, a shared disk, gs://...), so a team can point every run at one place.
+
+Concurrent writers never coordinate: every file gets a fresh name
+`<utc time>-<model>-<uuid4 hex>.json`, is written under a hidden temporary name
+in the same directory and then renamed, so a reader sees either the whole record
+or nothing, and no two writers can pick the same name.
+
+Record schema (every field is required; "|null" marks where null is allowed):
+
+  model               str  backbone name as in the registry, e.g. 'mixerflow'.
+  config_file         str  the config file the run was started from.
+  config_arg          str|null  the argument after ':' in --config, if any.
+  config              dict  the full resolved config (ConfigDict.to_dict()).
+  config_hash         str  `config_hash(config)`: sha256 of its canonical
+                      JSON, so runs of one configuration can be grouped.
+  dataset             str  TFDS name: 'cifar10', 'downsampled_imagenet/64x64'.
+  split               str  the evaluated split, e.g. 'test'.
+  corruption          str|null  data corruption (e.g. 'global_shuffle').
+  bpd                 float  bits per dimension on `split`; finite.
+  bound               str  which bound bpd is, `bound_name(k)`: 'elbo' for one
+                      dequantization sample, 'iwbo-K' for the
+                      importance-weighted bound with K samples.
+  train_bpd           float|null  bpd on training data at the end of training.
+  params              int  number of trainable parameters.
+  steps               int  optimizer steps taken.
+  examples_seen       int  training examples consumed (steps * global batch).
+  train_flops         float|null  training compute estimate.
+  train_flops_method  str|null  how train_flops was estimated (e.g. XLA cost
+                      analysis of one step times steps).
+  wall_time_s         float  wall-clock seconds of training.
+  devices             str|int|list  the accelerators used.
+  checkpoint          str|null  path of the evaluated Orbax checkpoint.
+  flowzoo_version     str|null  `flowzoo_version()`.
+  git_commit          str|null  `git_commit()`.
+  date                str  ISO 8601 UTC time of the evaluation, `utc_now()`.
+
+Optional fields: `sample_grid` (path of a PNG of samples), `workdir` (the run's
+workdir). Any further field is kept and ignored by the leaderboard.
+"""
+
+from collections.abc import Mapping
+import concurrent.futures
+import datetime
+import hashlib
+import importlib.metadata
+import json
+import math
+import pathlib
+import re
+import subprocess
+import uuid
+
+from etils import epath
+
+REQUIRED_FIELDS = (
+    "model", "config_file", "config_arg", "config", "config_hash",
+    "dataset", "split", "corruption", "bpd", "bound", "train_bpd",
+    "params", "steps", "examples_seen", "train_flops", "train_flops_method",
+    "wall_time_s", "devices", "checkpoint", "flowzoo_version", "git_commit",
+    "date",
+)
+
+_SUFFIX = ".json"
+# Hidden and without the .json suffix: a reader globbing *.json never sees it.
+_TMP_PREFIX = ".tmp-"
+
+
+def config_hash(config: Mapping) -> str:
+  """sha256 of the canonical JSON of a config dict; key order is irrelevant."""
+  if hasattr(config, "to_dict"):  # An ml_collections ConfigDict.
+    config = config.to_dict()
+  canonical = json.dumps(config, sort_keys=True, separators=(",", ":"),
+                         default=_jsonable)
+  return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def bound_name(num_samples: int) -> str:
+  """'elbo' for a single-sample bound, 'iwbo-K' for K importance samples."""
+  if isinstance(num_samples, bool) or int(num_samples) != num_samples:
+    raise ValueError(f"num_samples must be an integer, got {num_samples!r}")
+  if num_samples < 1:
+    raise ValueError(f"num_samples must be >= 1, got {num_samples}")
+  return "elbo" if num_samples == 1 else f"iwbo-{int(num_samples)}"
+
+
+def utc_now() -> str:
+  return datetime.datetime.now(datetime.timezone.utc).isoformat()
+
+
+def flowzoo_version() -> str | None:
+  try:
+    return importlib.metadata.version("flowzoo")
+  except importlib.metadata.PackageNotFoundError:
+    return None
+
+
+def git_commit() -> str | None:
+  """The commit of the flowzoo source checkout, or None. Never raises."""
+  package_dir = pathlib.Path(__file__).resolve().parent
+  try:
+    # A site-packages install can sit inside some other repository (a venv in
+    # a project): only trust HEAD if the package is tracked there.
+    subprocess.run(
+        ["git", "-C", str(package_dir), "ls-files", "--error-unmatch",
+         "__init__.py"],
+        check=True, capture_output=True, timeout=10)
+    out = subprocess.run(
+        ["git", "-C", str(package_dir), "rev-parse", "HEAD"],
+        check=True, capture_output=True, text=True, timeout=10)
+  except (OSError, subprocess.SubprocessError):
+    return None
+  commit = out.stdout.strip()
+  return commit if re.fullmatch(r"[0-9a-f]{40,64}", commit) else None
+
+
+def validate(record) -> None:
+  """Raises ValueError saying what makes `record` unfit for the leaderboard."""
+  if not isinstance(record, Mapping):
+    raise ValueError(f"a record is a JSON object, got {type(record).__name__}")
+  missing = [f for f in REQUIRED_FIELDS if f not in record]
+  if missing:
+    raise ValueError(f"record lacks required field(s): {', '.join(missing)}")
+  if not isinstance(record["model"], str) or not record["model"]:
+    raise ValueError(f"field 'model' must be a non-empty string, "
+                     f"got {record['model']!r}")
+  bpd = record["bpd"]
+  # A diverged run (nan/inf) is a fact for the logs, not a leaderboard entry;
+  # JSON cannot hold it either.
+  if (isinstance(bpd, bool) or not isinstance(bpd, (int, float))
+      or not math.isfinite(bpd)):
+    raise ValueError(f"field 'bpd' must be a finite number, got {bpd!r}")
+
+
+def write_record(directory, record: Mapping) -> epath.Path:
+  """Validates `record` and writes it atomically into a new file; its path."""
+  record = json.loads(json.dumps(dict(record), default=_jsonable))
+  validate(record)
+  directory = epath.Path(directory)
+  directory.mkdir(parents=True, exist_ok=True)
+  stamp = datetime.datetime.now(datetime.timezone.utc).strftime(
+      "%Y%m%dT%H%M%S.%fZ")
+  model = re.sub(r"[^A-Za-z0-9_.-]+", "_", record["model"])
+  name = f"{stamp}-{model}-{uuid.uuid4().hex}{_SUFFIX}"
+  tmp = directory / f"{_TMP_PREFIX}{name}.partial"
+  tmp.write_text(json.dumps(record, indent=2, sort_keys=True,
+                            allow_nan=False) + "\n")
+  # On a local or shared POSIX disk rename is atomic; on GCS an object only
+  # appears once fully uploaded, so the copy-then-delete rename is safe too.
+  return tmp.rename(directory / name)
+
+
+def read_records(directory) -> tuple[list[dict], list[tuple[str, str]]]:
+  """Reads every record in `directory`, oldest file name first.
+
+  Returns (records, problems): a file that cannot be read, parsed or validated
+  goes to `problems` as (file name, reason) instead of stopping the others.
+  Raises FileNotFoundError if `directory` does not exist, so a mistyped
+  --dir is not mistaken for an empty leaderboard.
+  """
+  directory = epath.Path(directory)
+  if not directory.is_dir():
+    raise FileNotFoundError(f"no leaderboard directory {directory}")
+  paths = sorted((p for p in directory.glob(f"*{_SUFFIX}")
+                  if not p.name.startswith(".")), key=lambda p: p.name)
+  # Reads are independent and on gs:// each one is a round trip: overlap them.
+  with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
+    results = list(pool.map(_read_one, paths))
+  records, problems = [], []
+  for path, (record, reason) in zip(paths, results):
+    if reason is None:
+      records.append(record)
+    else:
+      problems.append((path.name, reason))
+  return records, problems
+
+
+def _read_one(path: epath.Path):
+  try:
+    record = json.loads(path.read_text())
+    validate(record)
+  except (OSError, UnicodeDecodeError, ValueError) as e:
+    # json.JSONDecodeError is a ValueError.
+    return None, f"{type(e).__name__}: {e}"
+  return record, None
+
+
+def _jsonable(value):
+  """JSON for numpy / jax scalars and arrays, which the trainer hands over."""
+  if hasattr(value, "tolist"):
+    return value.tolist()
+  raise TypeError(f"{type(value).__name__} is not JSON serializable")
