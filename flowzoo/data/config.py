@@ -1,0 +1,112 @@
+"""Defaults and validation of config.data."""
+import ml_collections
+
+from flowzoo.data import corruptions
+from flowzoo.data import sources
+
+# Names known to work, with what to expect. Any other TFDS name works too when
+# its images have a fixed size equal to data.shape, or any size (then data.resize
+# applies).
+DATASETS = {
+    "flowzoo_shapes/rgb": "32x32x3, 20k/2k, generated offline on first use",
+    "flowzoo_shapes/gray": "32x32x1, 20k/2k, generated offline on first use",
+    "mnist": "28x28x1, 60k/10k",
+    "cifar10": "32x32x3, 50k/10k",
+    "downsampled_imagenet/32x32": "32x32x3, eval_split='validation'",
+    "downsampled_imagenet/64x64": "64x64x3, eval_split='validation'",
+    "imagenet_resized/32x32": "32x32x3, eval_split='validation'",
+    "imagenet_resized/64x64": "64x64x3, eval_split='validation'",
+    sources.FOLDER_PREFIX + "PATH": "PATH/train/ and PATH/test/ image files",
+}
+
+
+def default_config():
+  """config.data defaults; configs start from this and override fields."""
+  return ml_collections.ConfigDict(dict(
+      # A TFDS name, 'folder:PATH', or the embedded 'flowzoo_shapes/{rgb,gray}'
+      # (see DATASETS).
+      name="flowzoo_shapes/rgb",
+      # TFDS data directory; None is TFDS's default (~/tensorflow_datasets).
+      data_dir=None,
+      # Whether a missing TFDS dataset may be downloaded and prepared. False
+      # makes it an error that says how to provide it; flowzoo_shapes is
+      # always prepared when missing, as it needs no network.
+      download=False,
+      # (H, W, C) of the uint8 images the model sees.
+      shape=(32, 32, 3),
+      # How images of another size reach `shape` (folders, and TFDS datasets
+      # of varying size): 'resize' or 'center_crop' (see sources.fit).
+      resize="resize",
+      # Split names: TFDS splits or sub-splits ('train[:90%]'); for folders,
+      # the subfolder names.
+      train_split="train",
+      eval_split="test",
+      # Records held in the train shuffle buffer (undecoded, so cheap).
+      shuffle_buffer=50_000,
+      # MixerFlow's corruptions (arXiv 2310.16777, 5.4), on train and eval:
+      # 'none' | 'local_shuffle' | 'global_shuffle'; see corruptions.py.
+      corruption="none",
+      corruption_seed=0,
+      # Patch side for 'local_shuffle'; must divide H and W.
+      corruption_patch=4,
+  ))
+
+
+def check_config(config, *, global_batch_size=None, eval_batch_size=None,
+                 process_count=1):
+  """Raises ValueError naming the bad field of config.data and the fix.
+
+  Cheap (no data is read or generated), so mains call it before compiling.
+  """
+  checked_source(config, global_batch_size=global_batch_size,
+                 eval_batch_size=eval_batch_size, process_count=process_count)
+
+
+def checked_source(config, **batching):
+  """check_config, returning the dataset's source for get_datasets."""
+  _check_fields(config, **batching)
+  source = sources.get_source(config)
+  source.check_available()
+  if source.image_shape is not None and tuple(source.image_shape) != tuple(
+      config.shape):
+    raise ValueError(
+        f"data.shape={tuple(config.shape)} but data.name={config.name!r} has "
+        f"images of shape {tuple(source.image_shape)}; set data.shape to it.")
+  if not source.preparable:  # Else its splits are checked once prepared.
+    source.num_examples(config.train_split, "data.train_split")
+    source.num_examples(config.eval_split, "data.eval_split")
+  return source
+
+
+def _check_fields(config, global_batch_size=None, eval_batch_size=None,
+                  process_count=1):
+  unknown = set(config) - set(default_config())
+  if unknown:
+    raise ValueError(f"Unknown fields data.{sorted(unknown)}; the fields are "
+                     f"{sorted(default_config())} (flowzoo.data.config).")
+  shape = tuple(config.shape)
+  if (len(shape) != 3 or not all(isinstance(d, int) and d > 0 for d in shape)
+      or shape[-1] not in (1, 3)):
+    raise ValueError(f"data.shape={shape} must be (H, W, C) with C 1 or 3.")
+  if config.resize not in sources.RESIZE_METHODS:
+    raise ValueError(f"data.resize={config.resize!r} must be one of "
+                     f"{sources.RESIZE_METHODS}.")
+  if config.corruption not in corruptions.CORRUPTIONS:
+    raise ValueError(f"data.corruption={config.corruption!r} must be one of "
+                     f"{corruptions.CORRUPTIONS}.")
+  patch = config.corruption_patch
+  if config.corruption == "local_shuffle" and not (
+      isinstance(patch, int) and patch > 0 and shape[0] % patch == 0
+      and shape[1] % patch == 0):
+    raise ValueError(
+        f"data.corruption_patch={patch!r} must be a positive divisor of H="
+        f"{shape[0]} and W={shape[1]} for data.corruption='local_shuffle'.")
+  if not (isinstance(config.shuffle_buffer, int) and config.shuffle_buffer > 0):
+    raise ValueError(f"data.shuffle_buffer={config.shuffle_buffer!r} must be "
+                     "a positive int.")
+  for field, size in (("global_batch_size", global_batch_size),
+                      ("eval_batch_size", eval_batch_size)):
+    if size is not None and (size <= 0 or size % process_count):
+      raise ValueError(
+          f"{field}={size} must be a positive multiple of the process count "
+          f"{process_count}: every process reads an equal share.")

@@ -1,0 +1,187 @@
+"""Where images come from: a TFDS builder or a folder of image files.
+
+A source hands out undecoded records (encoded image bytes, or file paths) for
+one process's share of a split and decodes them later, so the train pipeline
+shuffles and skips cheap records and decodes only what it yields.
+"""
+import os
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from flowzoo.data import shapes
+
+FOLDER_PREFIX = "folder:"
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+RESIZE_METHODS = ("resize", "center_crop")
+
+
+def _even_slice(n, index, count):
+  """[start, stop) of shard `index`, the first n % count shards one larger.
+
+  The same rule as tfds.even_splits, so folder and TFDS shards agree.
+  """
+  start = index * (n // count) + min(index, n % count)
+  return start, start + n // count + (index < n % count)
+
+
+class TfdsSource:
+  """Any TFDS dataset; its first Image feature ('image' if present)."""
+
+  def __init__(self, config):
+    self.config = config
+    try:
+      self.builder = tfds.builder(config.name, data_dir=config.data_dir)
+    except (tfds.core.registered.DatasetNotFoundError, ValueError) as e:
+      raise ValueError(
+          f"data.name={config.name!r} is not a TFDS dataset ({e}). Use a "
+          "name from flowzoo.data.DATASETS, any `tfds.list_builders()` name, "
+          f"or '{FOLDER_PREFIX}PATH'.") from e
+    features = self.builder.info.features
+    images = [k for k, f in features.items()
+              if isinstance(f, tfds.features.Image)]
+    if not images:
+      raise ValueError(f"data.name={config.name!r} has no image feature.")
+    self.key = "image" if "image" in images else images[0]
+    self.feature = features[self.key]
+    # flowzoo_shapes is generated locally, so it never needs permission to
+    # download.
+    self.preparable = config.download or isinstance(
+        self.builder, shapes.FlowzooShapes)
+
+  @property
+  def image_shape(self):
+    return self.feature.shape  # None where the dataset's sizes vary.
+
+  def check_available(self):
+    """Raises a ValueError that says how to provide the dataset if missing."""
+    if self.preparable:
+      return
+    try:
+      # as_dataset rather than is_prepared(): it also works under
+      # tfds.testing.mock_data, which fakes the data but not the files.
+      self.builder.as_dataset(split=self.config.train_split)
+    except AssertionError as e:
+      name = self.config.name
+      manual = getattr(self.builder, "MANUAL_DOWNLOAD_INSTRUCTIONS", None)
+      raise ValueError(
+          f"data.name={name!r} is not prepared in data_dir "
+          f"{self.builder.data_dir_root} (data.data_dir="
+          f"{self.config.data_dir!r}). Provide it in one of these ways: set "
+          "data.download=True on a machine with network access; or run "
+          f"`tfds build {name} --data_dir=DIR` (with --manual_dir=MANUAL for "
+          "datasets you must download by hand) and set data.data_dir=DIR; or "
+          "set data.data_dir to where it is already prepared."
+          + (f"\nManual download: {manual}" if manual else "")) from e
+
+  def prepare(self):
+    if self.preparable and not self.builder.is_prepared():
+      try:
+        self.builder.download_and_prepare()
+      except Exception:
+        # Another process may have finished preparing the same data_dir
+        # first (TFDS renames a finished temporary directory into place).
+        if not self.builder.is_prepared():
+          raise
+
+  def num_examples(self, split, field):
+    try:
+      ds = self.builder.as_dataset(split=split)
+    except ValueError as e:
+      raise ValueError(f"{field}={split!r}: {e}") from e
+    # Cardinality, not info.splits: mock_data leaves info.splits empty.
+    return int(ds.cardinality())
+
+  def read(self, split, process_index, process_count, shuffle_seed=None):
+    decoders = tfds.decode.PartialDecoding(
+        {self.key: True}, decoders={self.key: tfds.decode.SkipDecoding()})
+    ds = self.builder.as_dataset(
+        split=tfds.even_splits(split, process_count)[process_index],
+        shuffle_files=shuffle_seed is not None,
+        decoders=decoders,
+        # Each train epoch builds a fresh pipeline, so TFDS's cache of small
+        # datasets would only be filled and thrown away.
+        read_config=tfds.ReadConfig(shuffle_seed=shuffle_seed,
+                                    try_autocache=False))
+    return ds.map(lambda example: example[self.key])
+
+  def decode(self, record):
+    return self.feature.decode_example(record)
+
+
+class FolderSource:
+  """'folder:PATH': PATH/<split>/ holds image files, at any depth."""
+
+  preparable = False
+
+  def __init__(self, config):
+    self.config = config
+    self.root = config.name[len(FOLDER_PREFIX):]
+    self.image_shape = None  # Files may have any size; see fit().
+
+  def _files(self, split, field):
+    directory = os.path.join(self.root, split)
+    if not os.path.isdir(directory):
+      raise ValueError(
+          f"{field}={split!r}: no folder {directory} (data.name="
+          f"{self.config.name!r} needs subfolders named by data.train_split "
+          "and data.eval_split).")
+    files = sorted(
+        os.path.join(parent, f) for parent, _, names in os.walk(directory)
+        for f in names if f.lower().endswith(IMAGE_EXTENSIONS))
+    if not files:
+      raise ValueError(f"{field}={split!r}: no {IMAGE_EXTENSIONS} files "
+                       f"under {directory}.")
+    return files
+
+  def check_available(self):
+    self._files(self.config.train_split, "data.train_split")
+
+  def prepare(self):
+    pass
+
+  def num_examples(self, split, field):
+    return len(self._files(split, field))
+
+  def read(self, split, process_index, process_count, shuffle_seed=None):
+    files = self._files(split, "split")
+    start, stop = _even_slice(len(files), process_index, process_count)
+    files = files[start:stop]
+    if shuffle_seed is not None:  # Paths are small: shuffle them all exactly.
+      files = [files[i] for i in
+               np.random.default_rng(shuffle_seed).permutation(len(files))]
+    return tf.data.Dataset.from_tensor_slices(files)
+
+  def decode(self, record):
+    return tf.io.decode_image(tf.io.read_file(record),
+                              channels=self.config.shape[-1],
+                              expand_animations=False)
+
+
+def get_source(config):
+  if config.name.startswith(FOLDER_PREFIX):
+    return FolderSource(config)
+  return TfdsSource(config)
+
+
+def fit(image, shape, method):
+  """Brings a uint8 image of any size to `shape` [H, W, C].
+
+  'resize' scales each axis to the target (aspect ratio may change);
+  'center_crop' first takes the largest central window with the target's
+  aspect ratio, then scales it, so nothing is distorted.
+  """
+  h, w = shape[:2]
+  if method == "center_crop":
+    size = tf.cast(tf.shape(image)[:2], tf.float32)
+    scale = tf.minimum(size[0] / h, size[1] / w)
+    crop = tf.cast(tf.round(tf.constant([h, w], tf.float32) * scale), tf.int32)
+    offset = (tf.shape(image)[:2] - crop) // 2
+    image = tf.slice(image, tf.concat([offset, [0]], 0),
+                     tf.concat([crop, [-1]], 0))
+  elif method != "resize":
+    raise ValueError(f"Unknown resize {method!r}; one of {RESIZE_METHODS}.")
+  image = tf.image.resize(image, (h, w), method="bilinear", antialias=True)
+  return tf.ensure_shape(tf.cast(tf.clip_by_value(tf.round(image), 0, 255),
+                                 tf.uint8), shape)
