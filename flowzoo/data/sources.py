@@ -121,6 +121,9 @@ class FolderSource:
     self.image_shape = None  # Files may have any size; see fit().
 
   def _files(self, split, field):
+    if not os.path.isdir(self.root):
+      raise ValueError(f"data.name={self.config.name!r}: no directory "
+                       f"{self.root}.")
     directory = os.path.join(self.root, split)
     if not os.path.isdir(directory):
       raise ValueError(
