@@ -23,6 +23,7 @@ setuptools.setup(
         # Leaderboard plots and TensorBoard event files.
         "matplotlib",
         "clu",
+        "tensorboard",
     ],
     extras_require={"test": ["pytest>=7"]},
 )

@@ -116,3 +116,59 @@ class MixerFlow(ImageFlow):
     patches = fb.Patchify((p, p), (h, w))
     self.flow = fb.Chain([fb.LULinear(), patches, *mixer, fb.Invert(patches)])
     self.prior = fb.StandardNormal(self.shape)
+
+
+def from_config(cfg, shape):
+  return MixerFlow(
+      shape=shape, patch_size=cfg.patch_size, num_layers=cfg.num_layers, hidden=cfg.hidden,
+      shift=cfg.shift, shift_every=cfg.shift_every, linear=cfg.linear,
+      flow_layers=cfg.flow_layers, scale=cfg.scale, num_bits=cfg.num_bits, remat=cfg.remat)
+
+
+def validate(cfg, shape):
+  """Raises ValueError naming the config.model field that cannot work, and the fix."""
+  h, w, _ = shape
+  p = cfg.patch_size
+  if p < 1 or h % p or w % p:
+    raise ValueError(
+        f"config.model.patch_size={p} does not divide the image of {h}x{w} "
+        f"(config.data.shape); choose a divisor of both, e.g. 4 at 32x32 or 8 at 64x64.")
+  if (h // p) * (w // p) < 2 or p * p * shape[2] < 2:
+    raise ValueError(f"config.model.patch_size={p} leaves fewer than 2 patches or "
+                     "features to couple; choose a smaller patch size.")
+  if cfg.linear not in ("lu", "rlu", "none"):
+    raise ValueError(f"config.model.linear={cfg.linear!r}: choose 'lu', 'rlu' or 'none'.")
+  if cfg.scale not in fb.SCALES:
+    raise ValueError(f"config.model.scale={cfg.scale!r}: choose one of {fb.SCALES}.")
+  for field in ("num_layers", "flow_layers", "hidden", "num_bits"):
+    if cfg[field] < 1:
+      raise ValueError(f"config.model.{field}={cfg[field]} must be at least 1.")
+  if cfg.shift:
+    if not 0 < cfg.shift < p:
+      raise ValueError(f"config.model.shift={cfg.shift} must lie in 1..patch_size-1 "
+                       f"(={p - 1}), or be 0 for no shift layers.")
+    if not 1 <= cfg.shift_every <= cfg.num_layers:
+      raise ValueError(f"config.model.shift_every={cfg.shift_every} must lie in "
+                       f"1..num_layers (={cfg.num_layers}).")
+    if ((h - p) // p) * ((w - p) // p) < 2:
+      raise ValueError(f"config.model.shift={cfg.shift}: the shifted mixer matrix of a "
+                       f"{h}x{w} image with patch {p} has fewer than 2 patches; use "
+                       "shift=0 or a smaller patch size.")
+
+
+def default_config():
+  """config.model of MixerFlow; the defaults are the paper's CIFAR-10 model (Table 9)."""
+  import ml_collections
+  return ml_collections.ConfigDict(dict(
+      name="mixerflow",
+      patch_size=4,      # p: the mixer matrix has (H/p)(W/p) rows of p*p*C channels
+      num_layers=30,     # mixer layers, shift layers included (appendix A)
+      hidden=128,        # width of the residual-MLP conditioners
+      shift=1,           # shift of the shift layers in pixels; 0 for none
+      shift_every=4,     # every shift_every-th mixer layer is a shift layer
+      linear="lu",       # linear block: 'lu', 'rlu' (reversal then LU) or 'none'
+      flow_layers=4,     # [linear block, coupling, ActNorm] per mixing flow (appendix A)
+      scale="exp_clamp",  # coupling scale function, see flowzoo/bijectors/coupling.py
+      num_bits=8,        # bits per pixel of the data
+      remat=False,       # recompute activations in the backward pass (saves memory)
+  ))

@@ -1,0 +1,43 @@
+"""The registry of backbones: config.model.name -> (builder, validator).
+
+A backbone module defines `default_config()`, `from_config(model_config, data_shape)` that returns its
+Flax module and a `validate(model_config, data_shape)` that raises ValueError
+naming the field and the fix, cheaply and before anything is compiled. Adding a
+backbone is adding a file and a line here; nothing else in flowzoo changes.
+"""
+import importlib
+
+# name -> module that defines default_config, from_config and validate.
+_BACKBONES = {
+    "mixerflow": "flowzoo.models.mixerflow",
+    "jet": "flowzoo.models.jet",
+    "glow": "flowzoo.models.glow",
+    "denseflow": "flowzoo.models.denseflow",
+}
+
+
+def names():
+  return sorted(_BACKBONES)
+
+
+def _backbone(name):
+  if name not in _BACKBONES:
+    raise ValueError(
+        f"config.model.name={name!r} is not a flowzoo backbone; choose one of {names()}.")
+  return importlib.import_module(_BACKBONES[name])
+
+
+def default_config(name):
+  """The config.model section of a backbone, with its defaults."""
+  return _backbone(name).default_config()
+
+
+def validate(config):
+  """Checks config.model against config.data.shape; raises ValueError naming the field."""
+  _backbone(config.model.name).validate(config.model, tuple(config.data.shape))
+
+
+def build_model(config):
+  """The Flax module of config.model for images of shape config.data.shape."""
+  validate(config)
+  return _backbone(config.model.name).from_config(config.model, tuple(config.data.shape))
