@@ -12,14 +12,6 @@ from flowzoo.data import corruptions
 from flowzoo.data import shapes
 
 
-@pytest.fixture(scope="session")
-def shapes_dir(tmp_path_factory):
-  """A data_dir with flowzoo_shapes/rgb prepared once for the session."""
-  data_dir = str(tmp_path_factory.mktemp("tfds"))
-  tfds.builder("flowzoo_shapes/rgb", data_dir=data_dir).download_and_prepare()
-  return data_dir
-
-
 def make_config(data_dir, **overrides):
   config = data.default_config()
   config.data_dir = data_dir
@@ -32,6 +24,16 @@ def get(config, batch=64, eval_batch=300, seed=0, index=0, count=1):
   return data.get_datasets(config, global_batch_size=batch,
                            eval_batch_size=eval_batch, seed=seed,
                            process_index=index, process_count=count)
+
+
+@pytest.fixture(scope="session")
+def shapes_dir(tmp_path_factory):
+  """A data_dir where get_datasets prepared flowzoo_shapes/rgb, once."""
+  data_dir = str(tmp_path_factory.mktemp("tfds"))
+  data.check_config(make_config(data_dir))  # Missing but preparable: fine,
+  assert not os.listdir(data_dir)           # and checking wrote nothing.
+  get(make_config(data_dir))
+  return data_dir
 
 
 def take(iterator, n):
@@ -237,7 +239,9 @@ def test_check_config_names_the_field(tmp_path, overrides, batching, field):
 
 
 def test_bad_split_and_oversized_batch_name_the_field(shapes_dir):
-  with pytest.raises(ValueError, match=r"data\.eval_split='validation'"):
-    get(make_config(shapes_dir, eval_split="validation"))
+  for field in ("train_split", "eval_split"):
+    config = make_config(shapes_dir, **{field: "validation"})
+    with pytest.raises(ValueError, match=rf"data\.{field}='validation'"):
+      data.check_config(config)
   with pytest.raises(ValueError, match="global_batch_size"):
     get(make_config(shapes_dir, train_split="train[:10]"), batch=16)

@@ -27,7 +27,8 @@ def default_config():
       # (see DATASETS).
       name="flowzoo_shapes/rgb",
       # TFDS data directory; None is TFDS's default (~/tensorflow_datasets).
-      data_dir=None,
+      # A typed placeholder, so --config.data.data_dir=DIR can set it.
+      data_dir=ml_collections.config_dict.placeholder(str),
       # Whether a missing TFDS dataset may be downloaded and prepared. False
       # makes it an error that says how to provide it; flowzoo_shapes is
       # always prepared when missing, as it needs no network.
@@ -66,13 +67,13 @@ def checked_source(config, **batching):
   """check_config, returning the dataset's source for get_datasets."""
   _check_fields(config, **batching)
   source = sources.get_source(config)
-  source.check_available()
+  readable = source.check_available()
   if source.image_shape is not None and tuple(source.image_shape) != tuple(
       config.shape):
     raise ValueError(
         f"data.shape={tuple(config.shape)} but data.name={config.name!r} has "
         f"images of shape {tuple(source.image_shape)}; set data.shape to it.")
-  if not source.preparable:  # Else its splits are checked once prepared.
+  if readable:  # Else get_datasets checks the splits once it has prepared them.
     source.num_examples(config.train_split, "data.train_split")
     source.num_examples(config.eval_split, "data.eval_split")
   return source

@@ -55,9 +55,13 @@ class TfdsSource:
     return self.feature.shape  # None where the dataset's sizes vary.
 
   def check_available(self):
-    """Raises a ValueError that says how to provide the dataset if missing."""
-    if self.preparable:
-      return
+    """Whether the splits can be read now (False: prepare() will make them).
+
+    Raises a ValueError that says how to provide the dataset if it is
+    missing and may not be prepared here.
+    """
+    if self.preparable and not self.builder.is_prepared():
+      return False
     try:
       # as_dataset rather than is_prepared(): it also works under
       # tfds.testing.mock_data, which fakes the data but not the files.
@@ -74,6 +78,10 @@ class TfdsSource:
           "datasets you must download by hand) and set data.data_dir=DIR; or "
           "set data.data_dir to where it is already prepared."
           + (f"\nManual download: {manual}" if manual else "")) from e
+    except ValueError as e:
+      raise ValueError(f"data.train_split={self.config.train_split!r}: {e}"
+                       ) from e
+    return True
 
   def prepare(self):
     if self.preparable and not self.builder.is_prepared():
@@ -113,7 +121,6 @@ class TfdsSource:
 class FolderSource:
   """'folder:PATH': PATH/<split>/ holds image files, at any depth."""
 
-  preparable = False
 
   def __init__(self, config):
     self.config = config
@@ -140,6 +147,7 @@ class FolderSource:
 
   def check_available(self):
     self._files(self.config.train_split, "data.train_split")
+    return True
 
   def prepare(self):
     pass
