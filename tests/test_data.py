@@ -129,6 +129,10 @@ def test_tfds_names_through_mock_data(tmp_path):
     mnist.shape = (32, 32, 3)
     with pytest.raises(ValueError, match=r"data\.shape"):
       data.check_config(mnist)
+    # Images of any size (here random ones) are brought to data.shape.
+    imagenet = make_config(str(tmp_path), name="downsampled_imagenet/64x64",
+                           shape=(64, 64, 3), eval_split="validation")
+    assert next(get(imagenet, batch=8).train(0)).shape == (8, 64, 64, 3)
 
 
 def test_missing_dataset_says_how_to_provide_it(tmp_path):

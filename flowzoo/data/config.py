@@ -68,8 +68,8 @@ def checked_source(config, **batching):
   _check_fields(config, **batching)
   source = sources.get_source(config)
   readable = source.check_available()
-  if source.image_shape is not None and tuple(source.image_shape) != tuple(
-      config.shape):
+  if any(d is not None and d != want
+         for d, want in zip(source.image_shape, config.shape)):
     raise ValueError(
         f"data.shape={tuple(config.shape)} but data.name={config.name!r} has "
         f"images of shape {tuple(source.image_shape)}; set data.shape to it.")

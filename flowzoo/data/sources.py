@@ -52,7 +52,7 @@ class TfdsSource:
 
   @property
   def image_shape(self):
-    return self.feature.shape  # None where the dataset's sizes vary.
+    return self.feature.shape  # (H, W, C), with None where sizes vary.
 
   def check_available(self):
     """Whether the splits can be read now (False: prepare() will make them).
@@ -121,11 +121,10 @@ class TfdsSource:
 class FolderSource:
   """'folder:PATH': PATH/<split>/ holds image files, at any depth."""
 
-
   def __init__(self, config):
     self.config = config
     self.root = config.name[len(FOLDER_PREFIX):]
-    self.image_shape = None  # Files may have any size; see fit().
+    self.image_shape = (None, None, None)  # Any size and channels; see fit().
 
   def _files(self, split, field):
     if not os.path.isdir(self.root):
