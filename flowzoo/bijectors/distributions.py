@@ -24,3 +24,21 @@ class StandardNormal(nn.Module):
 
   def sample(self, n: int, temperature: float = 1.0):
     return temperature * jax.random.normal(self.make_rng("sample"), (n, *self.shape))
+
+
+class ChannelNormal(nn.Module):
+  """N(mean_c, exp(log_std_c)^2) with a mean and log-std per channel (last axis), learned
+  from zero (the base of DenseFlow and of its dequantization flow: the release's
+  ConvNormal2d). Temperature T scales the std; `stream` names the rng stream drawn from."""
+  shape: tuple
+
+  def setup(self):
+    self.mean = self.param("mean", nn.initializers.zeros, (self.shape[-1],))
+    self.log_std = self.param("log_std", nn.initializers.zeros, (self.shape[-1],))
+
+  def log_prob(self, z):
+    return normal_log_prob(z, self.mean, self.log_std)
+
+  def sample(self, n: int, temperature: float = 1.0, stream: str = "sample"):
+    eps = jax.random.normal(self.make_rng(stream), (n, *self.shape))
+    return self.mean + jnp.exp(self.log_std) * temperature * eps

@@ -1,0 +1,271 @@
+"""DenseFlow: densely connected normalizing flows (Grcic, Grubisic, Segvic; NeurIPS 2021),
+as the authors' release (github.com/matejgrcic/DenseFlow) builds DenseFlow-74-10.
+
+Top to bottom (section 2.3 and the release):
+  1. variational dequantization: u ~ q(u | x) from a conditional flow (Flow++), data
+     (x + u) / 256 - 1/2 in [-1/2, 1/2], adding -ln q(u | x) and -D ln 256
+     (flowzoo/bijectors/vardequant.py); 'uniform' replaces q by U[0, 1)^D;
+  2. a 2x2 squeeze (new channel = 4c + 2dy + dx);
+  3. DenseFlow blocks separated by squeeze-and-drop: squeeze, keep the first half of
+     the channels and score the other half under N(0, I);
+  4. a block is a sequence of units; before every unit but the first, cross-unit
+     coupling concatenates `growth_rate` channels of noise mu + sigma * eta whose
+     (mu, sigma) a network g computes from the block input and the outputs of the
+     earlier units (flowzoo/bijectors/augment.py);
+  5. a unit is a sequence of glow-like modules: ActNorm -> invertible 1x1 conv
+     (orthogonal init) -> intra-module affine coupling -> channel switch;
+  6. the intra-module coupling network projects to `coupling_width` channels and fuses a
+     dense block with Nystrom self-attention (flowzoo/nets/dense.py);
+  7. a learned per-channel normal base on the last latent.
+
+Cross-unit coupling, in the release's indexing: before unit i (i >= 1), g sees the block
+input and the outputs of units 0..i-2, not the output of unit i-1 that it widens; this
+is equation 6 of the paper, g_i(z_<i) for z_i^aug = [z_i, sigma * e_i + mu].
+`condition_on_last_unit` also gives g the widened latent itself.
+
+The likelihood is a lower bound (dequantization and augmentation noise): log_prob is a
+single-sample bound, and flowzoo/evaluate.py reports the importance-weighted bound with
+config.eval.num_samples samples, 1000 for CIFAR-10 and 200 for ImageNet as the paper.
+"""
+import functools
+from typing import Callable
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+from flowzoo import bijectors as fb
+from flowzoo.bijectors.augment import Augment, Coupling
+from flowzoo.bijectors.vardequant import VariationalDequantization
+from flowzoo.models.base import ImageFlow
+from flowzoo.nets import GlowNet
+from flowzoo.nets.dense import (DenseAttentionNet, DequantizationContext, NoiseNet,
+                                ResidualDenseNet)
+
+
+class SwitchChannels(fb.Bijector):
+  """[x1, x2] -> [x2, x1] with x1 the first ceil(C / 2) channels, the coupling's condition."""
+
+  def __call__(self, x, inverse=False, train=False, temperature=1.0):
+    c = x.shape[-1]
+    d = c // 2 if inverse else (c + 1) // 2
+    return jnp.concatenate([x[..., d:], x[..., :d]], axis=-1), jnp.zeros((x.shape[0],), x.dtype)
+
+
+class GlowLikeModule(fb.Bijector):
+  """ActNorm -> invertible 1x1 conv -> intra-module coupling -> channel switch (Fig. 2)."""
+  coupling_net: Callable[[int], nn.Module]
+
+  @nn.compact
+  def __call__(self, x, inverse=False, train=False, temperature=1.0):
+    layers = [fb.ActNorm(), fb.Conv1x1(), Coupling(self.coupling_net), SwitchChannels()]
+    return fb.chain(layers, x, inverse, train, temperature)
+
+
+class DenseFlowBlock(fb.Bijector):
+  """`units` units of `modules` glow-like modules with cross-unit coupling between them.
+
+  In the model the block draws its noise (Augment, 'noise' rng stream) and its inverse
+  drops it without evaluating g. With `noise_as_input` the block is the bijective part
+  instead: it maps [x, eta_1, ..., eta_{units-1}] (the noise concatenated to the input)
+  to the block output with log|det| = units' + sum ln sigma, and its inverse recovers
+  the eta_i: the form the property suite checks.
+  """
+  units: int
+  modules: int
+  growth_rate: int  # 0: no augmentation
+  coupling_net: Callable[[int], nn.Module]
+  conditioned_noise: bool = True
+  condition_on_last_unit: bool = False
+  noise_as_input: bool = False
+  remat: bool = False
+
+  @nn.compact
+  def __call__(self, x, inverse=False, train=False, temperature=1.0):
+    gr, n = self.growth_rate, self.units
+    extra = gr * (n - 1)
+    c0 = x.shape[-1] - (extra if inverse or self.noise_as_input else 0)
+    kw = dict(train=train, temperature=temperature)
+    units = [fb.Repeat(GlowLikeModule(self.coupling_net), self.modules, self.remat,
+                       name=f"unit{i}") for i in range(n)]
+    cross = {}
+    if gr and self.conditioned_noise:
+      # Before unit i the coupling widens the output of unit i-1, of c0 + (i-1) gr channels.
+      cross = {i: Coupling(NoiseNet, num_condition=c0 + (i - 1) * gr,
+                           sees_condition=self.condition_on_last_unit, interleaved=False,
+                           name=f"cross_unit{i}") for i in range(1, n)}
+
+    if not inverse:
+      ldj = jnp.zeros((x.shape[0],), x.dtype)
+      if extra and not self.noise_as_input:
+        x, ldj = Augment(extra)(x)
+      z, noise = x[..., :c0], x[..., c0:]
+      earlier = []  # the block input and the outputs of units 0..i-2
+      for i in range(n):
+        if i > 0:
+          eta = noise[..., (i - 1) * gr:i * gr]
+          if i in cross:
+            y, l = cross[i](jnp.concatenate([z, eta], axis=-1),
+                            context=jnp.concatenate(earlier, axis=-1), **kw)
+            eta, ldj = y[..., -gr:], ldj + l
+        earlier.append(z)
+        if i > 0:
+          z = jnp.concatenate([z, eta], axis=-1)
+        z, l = units[i](z, **kw)
+        ldj = ldj + l
+      return z, ldj
+
+    ldj = jnp.zeros((x.shape[0],), x.dtype)
+    outputs, widened = {}, {}
+    for i in reversed(range(n)):
+      x, l = units[i](x, inverse=True, **kw)
+      ldj = ldj + l
+      if i > 0:
+        c = x.shape[-1] - gr
+        x, widened[i] = x[..., :c], x[..., c:]
+        outputs[i] = x
+    if not self.noise_as_input:
+      return x, ldj  # Sampling drops the noise: g is never evaluated.
+    earlier, etas = [x], []
+    for i in range(1, n):
+      eta = widened[i]
+      if i in cross:
+        y, l = cross[i](jnp.concatenate([outputs[i], eta], axis=-1), inverse=True,
+                        context=jnp.concatenate(earlier, axis=-1), **kw)
+        eta, ldj = y[..., -gr:], ldj + l
+      earlier.append(outputs[i])
+      etas.append(eta)
+    return jnp.concatenate([x, *etas], axis=-1), ldj
+
+
+class _StandardNormalParams(nn.Module):
+  """(mean, log-std) = 0 for the dropped half: squeeze-and-drop scores it under N(0, I)."""
+  out_features: int
+
+  def __call__(self, x, train: bool = False):
+    return jnp.zeros((*x.shape[:-1], self.out_features), x.dtype)
+
+
+def squeeze_and_drop():
+  """Squeeze, keep the first half of the channels, score the rest under N(0, I)."""
+  return fb.Chain([fb.Squeeze(), fb.Split(_StandardNormalParams, keep=False)])
+
+
+class DenseFlow(ImageFlow):
+  shape: tuple  # (H, W, C)
+  units: tuple = (6, 4, 1)
+  modules: tuple = (5, 6, 20)
+  growth_rate: int = 10
+  coupling_width: int = 48
+  dense_layers: int = 7
+  dense_growth: int = 64
+  landmarks: int = 4
+  dequantization: str = "variational"
+  augmentation: bool = True
+  conditioned_noise: bool = True
+  condition_on_last_unit: bool = False
+  coupling_net: str = "dense_attention"
+  num_bits: int = 8
+  remat: bool = False
+
+  def setup(self):
+    h, w, c = self.shape
+    b = self.num_bits
+    if self.dequantization == "variational":
+      self.dequantizer = VariationalDequantization(
+          self.shape, DequantizationContext, ResidualDenseNet,
+          scale=1.0 / 2**b, offset=-0.5, num_bits=b)
+    else:
+      self.dequantizer = fb.UniformDequantization(scale=1.0 / 2**b, offset=-0.5, num_bits=b)
+    if self.coupling_net == "glow":
+      net = functools.partial(GlowNet, width=self.coupling_width)
+    else:
+      net = functools.partial(DenseAttentionNet, width=self.coupling_width,
+                              depth=self.dense_layers, growth=self.dense_growth,
+                              landmarks=self.landmarks)
+    growth = self.growth_rate if self.augmentation else 0
+    layers, channels = [fb.Squeeze()], 4 * c
+    for i, (units, modules) in enumerate(zip(self.units, self.modules)):
+      layers.append(DenseFlowBlock(units, modules, growth, net, self.conditioned_noise,
+                                   self.condition_on_last_unit, remat=self.remat))
+      channels += (units - 1) * growth
+      if i < len(self.units) - 1:
+        layers.append(squeeze_and_drop())
+        channels *= 2
+    self.flow = fb.Chain(layers)
+    s = 2 ** len(self.units)
+    self.prior = fb.ChannelNormal((h // s, w // s, channels))
+
+
+def from_config(cfg, shape):
+  return DenseFlow(
+      shape=shape, units=tuple(cfg.units), modules=tuple(cfg.modules),
+      growth_rate=cfg.growth_rate, coupling_width=cfg.coupling_width,
+      dense_layers=cfg.dense_layers, dense_growth=cfg.dense_growth, landmarks=cfg.landmarks,
+      dequantization=cfg.dequantization, augmentation=cfg.augmentation,
+      conditioned_noise=cfg.conditioned_noise,
+      condition_on_last_unit=cfg.condition_on_last_unit, coupling_net=cfg.coupling_net,
+      num_bits=cfg.num_bits, remat=cfg.remat)
+
+
+def validate(cfg, shape):
+  """Raises ValueError naming the config.model field that cannot work, and the fix."""
+  h, w, _ = shape
+  units, modules = tuple(cfg.units), tuple(cfg.modules)
+  if not units or len(units) != len(modules):
+    raise ValueError(f"config.model.units={units} and config.model.modules={modules} must "
+                     "name the same number (at least 1) of blocks, e.g. (6, 4, 1) and (5, 6, 20).")
+  for field, values in (("units", units), ("modules", modules)):
+    if min(values) < 1:
+      raise ValueError(f"config.model.{field}={values}: every block needs at least 1.")
+  s = 2 ** len(units)
+  if h % s or w % s:
+    raise ValueError(f"config.model.units={units}: the first squeeze and every "
+                     f"squeeze-and-drop halve the image, so {s} must divide H={h} and W={w} "
+                     "(config.data.shape); use fewer blocks.")
+  if cfg.dequantization not in ("variational", "uniform"):
+    raise ValueError(f"config.model.dequantization={cfg.dequantization!r}: choose "
+                     "'variational' or 'uniform'.")
+  if cfg.coupling_net not in ("dense_attention", "glow"):
+    raise ValueError(f"config.model.coupling_net={cfg.coupling_net!r}: choose "
+                     "'dense_attention' or 'glow'.")
+  if cfg.growth_rate < (1 if cfg.augmentation else 0):
+    raise ValueError(f"config.model.growth_rate={cfg.growth_rate} must be at least 1 with "
+                     "augmentation; set config.model.augmentation=False for none.")
+  if cfg.coupling_width < 2 or cfg.coupling_width % 2:
+    raise ValueError(f"config.model.coupling_width={cfg.coupling_width} must be even and at "
+                     "least 2 (the attention embeds to half of it).")
+  for field in ("dense_layers", "dense_growth", "landmarks", "num_bits"):
+    if cfg[field] < 1:
+      raise ValueError(f"config.model.{field}={cfg[field]} must be at least 1.")
+  if cfg.coupling_net == "dense_attention":
+    for i in range(len(units)):
+      tokens = (h // 2 ** (i + 1)) * (w // 2 ** (i + 1))
+      if tokens % cfg.landmarks:
+        raise ValueError(f"config.model.landmarks={cfg.landmarks} must divide the "
+                         f"{tokens} positions of block {i}; choose a divisor, e.g. 4 or 1.")
+  for field in ("augmentation", "conditioned_noise", "condition_on_last_unit", "remat"):
+    if not isinstance(cfg[field], bool):
+      raise ValueError(f"config.model.{field}={cfg[field]!r} must be True or False.")
+
+
+def default_config():
+  """config.model of DenseFlow; the defaults are DenseFlow-74-10 (paper section 3.1)."""
+  import ml_collections
+  return ml_collections.ConfigDict(dict(
+      name="denseflow",
+      units=(6, 4, 1),       # DenseFlow units per block (section 3.1)
+      modules=(5, 6, 20),    # glow-like modules per unit, per block (section 3.1)
+      growth_rate=10,        # noise channels each cross-unit coupling adds (section 3.1)
+      coupling_width=48,     # intra-module projection width (section 3.1); the hidden
+                             # width of Glow's network when coupling_net='glow'
+      dense_layers=7,        # densely connected layers of the coupling's dense block (3.1)
+      dense_growth=64,       # channels each dense layer adds (release)
+      landmarks=4,           # Nystrom landmarks of the single attention head (release)
+      dequantization="variational",  # 'variational' (Flow++ encoder, release) or 'uniform'
+      augmentation=True,     # Table 4 column 1: False gives a plain flow of the same modules
+      conditioned_noise=True,  # Table 4 column 2: False concatenates white noise N(0, I)
+      condition_on_last_unit=False,  # g also sees the latent it widens (not the release)
+      coupling_net="dense_attention",  # Table 4 column 3: 'glow' is Glow's coupling network
+      num_bits=8,            # bits per colour of the data
+      remat=False,           # recompute activations in the backward pass (saves memory)
+  ))
