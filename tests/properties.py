@@ -54,10 +54,26 @@ def to_dtype(tree, dtype):
   return jax.tree.map(lambda a: a.astype(dtype) if jnp.issubdtype(a.dtype, jnp.floating) else a, tree)
 
 
+def ravel(tree):
+  """All leaves of a latent (an array, or a pytree such as Glow's) as one vector."""
+  return jnp.concatenate([jnp.ravel(l) for l in jax.tree_util.tree_leaves(tree)])
+
+
+def normal_like(key, tree):
+  """Standard normal draws shaped like every leaf of `tree`."""
+  leaves, treedef = jax.tree_util.tree_flatten(tree)
+  keys = jax.random.split(key, len(leaves))
+  return treedef.unflatten([jax.random.normal(k, l.shape, l.dtype) for k, l in zip(keys, leaves)])
+
+
+def assert_close(actual, desired, **tolerances):
+  jax.tree.map(lambda a, d: np.testing.assert_allclose(a, d, **tolerances), actual, desired)
+
+
 def dense_log_det(model, variables, x):
   """log|det dz/dx| of each example from the dense Jacobian (jax.jacfwd)."""
   def one(xi):
     flat = lambda v: model.apply(variables, v.reshape((1, *x.shape[1:])), method="forward")[0]
-    jac = jax.jacfwd(lambda v: jnp.ravel(flat(v)))(jnp.ravel(xi))
+    jac = jax.jacfwd(lambda v: ravel(flat(v)))(jnp.ravel(xi))
     return jnp.linalg.slogdet(jac)[1]
   return np.array([jax.jit(one)(xi) for xi in x])

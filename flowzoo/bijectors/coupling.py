@@ -46,7 +46,8 @@ class AffineCoupling(Bijector):
   """Affine coupling over the last axis.
 
   `conditioner(out_features)` builds the network that maps the conditioning half
-  [..., d1] to [..., 2 * d2]; it is called as net(x1, train=train). Its output is
+  [..., d1] to [..., 2 * d2] ([..., d2], the shift, when additive); it is called
+  as net(x1, train=train). Its output is
   read as (shift, raw scale) either in two halves or interleaved (shift at even,
   scale at odd positions, as the Glow release reads its last convolution).
   """
@@ -61,8 +62,12 @@ class AffineCoupling(Bijector):
     half = x.shape[-1] // 2
     xa, xb = x[..., :half], x[..., half:]
     x1, x2 = (xb, xa) if self.flip else (xa, xb)
-    h = self.conditioner(2 * x2.shape[-1], name="conditioner")(x1, train=train)
-    if self.interleaved:
+    additive = self.scale == "additive"  # the conditioner gives the shift only
+    h = self.conditioner((1 if additive else 2) * x2.shape[-1], name="conditioner")(
+        x1, train=train)
+    if additive:
+      shift, raw = h, jnp.zeros_like(h)
+    elif self.interleaved:
       shift, raw = h[..., 0::2], h[..., 1::2]
     else:
       shift, raw = jnp.split(h, 2, axis=-1)

@@ -1,0 +1,212 @@
+"""Glow: generative flow with invertible 1x1 convolutions (Kingma & Dhariwal 2018),
+as the openai/glow release runs it, with its quirks as switches.
+
+Top to bottom:
+  1. data: x / 2^b - 1/2 plus U(0, 1/2^b) noise, so data lies in [-1/2, 1/2) and
+     the discrete bound holds D * b * ln 2 nats; b = n_bits (8, or 5 for the
+     CelebA-HQ style runs, where the low bits are dropped first);
+  2. multi-scale architecture (section 3, after RealNVP): L levels, each a squeeze
+     (2x2 space to channel), K steps of flow and, except at the last level, a
+     split: half of the channels is factored out under a conditional Gaussian
+     whose mean and log-std a zero-initialised 3x3 conv of the kept half gives;
+  3. a step of flow (Table 1): ActNorm (data-dependent init) -> invertible 1x1
+     convolution (plain W with a random rotation init as released, or
+     LU-decomposed) -> coupling, affine with scale sigmoid(h + 2) and
+     shift-then-scale on the interleaved outputs of the network, or additive;
+  4. the last level's latent under a learned top prior, a zero-initialised conv
+     of zeros (spatially varying through its edge padding), or N(0, I).
+
+The factored-out latents are kept as their standardised noise, so the flow is
+the bijection x -> (eps_1, ..., eps_{L-1}, z_L), its ldj is log|det| of that map,
+and `inverse` reconstructs x exactly from them (flowzoo/bijectors/split.py).
+The prior scores every latent; sampling with temperature T scales the noise of
+the top prior and of every factored-out prior.
+"""
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from flowzoo import bijectors as fb
+from flowzoo.models.base import ImageFlow
+from flowzoo.nets import GlowNet, ZeroConv
+
+
+class DropBits(fb.Bijector):
+  """8-bit images -> their top n_bits bits, as the release's preprocess."""
+  n_bits: int
+
+  def __call__(self, x, inverse=False, train=False, temperature=1.0):
+    zeros = jnp.zeros((x.shape[0],), jnp.float32)
+    drop = 2 ** (8 - self.n_bits)
+    if inverse:
+      return (x.astype(jnp.int32) * drop).astype(jnp.uint8), zeros
+    return x // drop, zeros
+
+
+class StepOfFlow(fb.Bijector):
+  width: int
+  coupling: str  # 'affine' or 'additive'
+  conv1x1: str  # 'plain' or 'lu'
+  edge_padding: bool
+  net_actnorm: bool
+
+  @nn.compact
+  def __call__(self, x, inverse=False, train=False, temperature=1.0):
+    net = lambda out, name: GlowNet(
+        out, self.width, self.edge_padding, self.net_actnorm, name=name)
+    layers = [
+        fb.ActNorm(),
+        fb.Conv1x1() if self.conv1x1 == "plain" else fb.LULinear(use_bias=False),
+        fb.AffineCoupling(net, scale="sigmoid_h2" if self.coupling == "affine" else "additive",
+                          interleaved=True),
+    ]
+    return fb.chain(layers, x, inverse, train, temperature)
+
+
+class MultiScale(fb.Bijector):
+  """x -> (eps_1, ..., eps_{L-1}, z_L): squeeze, K steps and split per level."""
+  step: StepOfFlow
+  levels: int
+  steps_per_level: int
+  edge_padding: bool
+  remat: bool = False
+
+  @nn.compact
+  def __call__(self, x, inverse=False, train=False, temperature=1.0):
+    prior_net = lambda out, name: ZeroConv(out, self.edge_padding, name=name)
+    flows = [fb.Repeat(self.step, self.steps_per_level, self.remat, name=f"level{i}")
+             for i in range(self.levels)]
+    splits = [fb.Split(prior_net, keep=True, interleaved=True, name=f"split{i}")
+              for i in range(self.levels - 1)]
+    squeeze = fb.Squeeze()
+    kw = dict(train=train, temperature=temperature)
+    if not inverse:
+      ldj, latents = 0.0, []
+      for i in range(self.levels):
+        x, _ = squeeze(x)
+        x, l = flows[i](x, **kw)
+        ldj = ldj + l
+        if i < self.levels - 1:
+          (x, eps), l = splits[i](x, **kw)
+          ldj, latents = ldj + l, latents + [eps]
+      return (*latents, x), ldj
+    *latents, x = x
+    ldj = 0.0
+    for i in reversed(range(self.levels)):
+      if i < self.levels - 1:
+        x, l = splits[i]((x, latents[i]), inverse=True, **kw)
+        ldj = ldj + l
+      x, l = flows[i](x, inverse=True, **kw)
+      x, _ = squeeze(x, inverse=True)
+      ldj = ldj + l
+    return x, ldj
+
+
+def latent_shapes(shape, levels):
+  """(H, W, C) of eps_1, ..., eps_{L-1} and of z_L."""
+  h, w, c = shape
+  eps = [(h >> i + 1, w >> i + 1, c << i + 1) for i in range(levels - 1)]
+  return (*eps, (h >> levels, w >> levels, c << levels + 1))
+
+
+class GlowPrior(nn.Module):
+  """N(0, I) on every eps; the learned top prior or N(0, I) on z_L."""
+  shapes: tuple
+  learn_top: bool
+  edge_padding: bool
+
+  def setup(self):
+    if self.learn_top:
+      # The release convolves 2c channels of zeros into (mean, log-std).
+      self.top = ZeroConv(2 * self.shapes[-1][-1], self.edge_padding)
+
+  def _top(self):
+    if not self.learn_top:
+      return 0.0, 0.0
+    h, w, c = self.shapes[-1]
+    out = self.top(jnp.zeros((1, h, w, 2 * c)))
+    return out[..., :c], out[..., c:]
+
+  def log_prob(self, z):
+    *eps, top = z
+    mean, log_std = self._top()
+    return sum(fb.normal_log_prob(e) for e in eps) + fb.normal_log_prob(top, mean, log_std)
+
+  def sample(self, n: int, temperature: float = 1.0):
+    keys = jax.random.split(self.make_rng("sample"), len(self.shapes))
+    noise = [temperature * jax.random.normal(k, (n, *s)) for k, s in zip(keys, self.shapes)]
+    mean, log_std = self._top()
+    return (*noise[:-1], mean + jnp.exp(log_std) * noise[-1])
+
+
+class Glow(ImageFlow):
+  shape: tuple  # (H, W, C)
+  levels: int = 3
+  steps_per_level: int = 32
+  width: int = 512
+  coupling: str = "affine"
+  conv1x1: str = "plain"
+  edge_padding: bool = True
+  net_actnorm: bool = True
+  learn_top: bool = True
+  n_bits: int = 8
+  remat: bool = False
+
+  def setup(self):
+    b = self.n_bits
+    dequantizer = fb.UniformDequantization(scale=1.0 / 2**b, offset=-0.5, num_bits=b)
+    self.dequantizer = fb.Chain([DropBits(b), dequantizer]) if b < 8 else dequantizer
+    step = StepOfFlow(self.width, self.coupling, self.conv1x1, self.edge_padding,
+                      self.net_actnorm)
+    self.flow = MultiScale(step, self.levels, self.steps_per_level, self.edge_padding,
+                           self.remat)
+    self.prior = GlowPrior(latent_shapes(self.shape, self.levels), self.learn_top,
+                           self.edge_padding)
+
+
+def from_config(cfg, shape):
+  return Glow(
+      shape=shape, levels=cfg.levels, steps_per_level=cfg.steps_per_level, width=cfg.width,
+      coupling=cfg.coupling, conv1x1=cfg.conv1x1, edge_padding=cfg.edge_padding,
+      net_actnorm=cfg.net_actnorm, learn_top=cfg.learn_top, n_bits=cfg.n_bits,
+      remat=cfg.remat)
+
+
+def validate(cfg, shape):
+  """Raises ValueError naming the config.model field that cannot work, and the fix."""
+  h, w, _ = shape
+  for field in ("levels", "steps_per_level", "width"):
+    if cfg[field] < 1:
+      raise ValueError(f"config.model.{field}={cfg[field]} must be at least 1.")
+  if h % 2**cfg.levels or w % 2**cfg.levels:
+    raise ValueError(
+        f"config.model.levels={cfg.levels}: every level halves the image, so "
+        f"{2**cfg.levels} must divide H={h} and W={w} (config.data.shape); use fewer levels.")
+  if cfg.coupling not in ("affine", "additive"):
+    raise ValueError(f"config.model.coupling={cfg.coupling!r}: choose 'affine' or 'additive'.")
+  if cfg.conv1x1 not in ("plain", "lu"):
+    raise ValueError(f"config.model.conv1x1={cfg.conv1x1!r}: choose 'plain' or 'lu'.")
+  if not 1 <= cfg.n_bits <= 8:
+    raise ValueError(f"config.model.n_bits={cfg.n_bits} must lie in 1..8.")
+  for field in ("edge_padding", "net_actnorm", "learn_top", "remat"):
+    if not isinstance(cfg[field], bool):
+      raise ValueError(f"config.model.{field}={cfg[field]!r} must be True or False.")
+
+
+def default_config():
+  """config.model of Glow; the defaults are the release's CIFAR-10 run."""
+  import ml_collections
+  return ml_collections.ConfigDict(dict(
+      name="glow",
+      levels=3,             # L: squeeze, K steps, split per level (README: --n_level 3)
+      steps_per_level=32,   # K: steps of flow per level (README: --depth 32)
+      width=512,            # channels of the coupling network's hidden convs (--width)
+      coupling="affine",    # 'affine' (scale sigmoid(h + 2)) or 'additive' (--flow_coupling)
+      conv1x1="plain",      # 'plain' W with random rotation init (released) or 'lu'
+      edge_padding=True,    # 3x3 convs see a channel marking the zero padding (released)
+      net_actnorm=True,     # ActNorm instead of biases in the coupling network (released)
+      learn_top=True,       # learned top prior instead of N(0, I) (--learntop)
+      n_bits=8,             # bits per colour kept from the 8-bit data (--n_bits_x)
+      remat=False,          # recompute activations in the backward pass (saves memory)
+  ))
