@@ -189,9 +189,6 @@ def validate(cfg, shape):
     raise ValueError(f"config.model.conv1x1={cfg.conv1x1!r}: choose 'plain' or 'lu'.")
   if not 1 <= cfg.n_bits <= 8:
     raise ValueError(f"config.model.n_bits={cfg.n_bits} must lie in 1..8.")
-  for field in ("edge_padding", "net_actnorm", "learn_top", "remat"):
-    if not isinstance(cfg[field], bool):
-      raise ValueError(f"config.model.{field}={cfg[field]!r} must be True or False.")
 
 
 def default_config():
