@@ -1,0 +1,54 @@
+"""Property-suite cases of DenseFlow's layers (flowzoo/models/denseflow.py and the layers
+it adds to flowzoo/bijectors and flowzoo/nets), in the noise-fixed form of DESIGN.md:
+the cross-unit coupling with its noise passed in, the dequantization flow with a fixed
+context, and a tiny whole DenseFlow (one block: no squeeze-and-drop, no augmentation).
+The stochastic parts themselves (Augment, squeeze-and-drop, variational dequantization,
+sampling) are tested directly in tests/test_denseflow.py.
+"""
+import functools
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+from flowzoo import bijectors as fb
+from flowzoo.bijectors.augment import Coupling
+from flowzoo.bijectors.vardequant import DequantizationFlow, Sigmoid
+from flowzoo.models import denseflow
+from flowzoo.nets.dense import DenseAttentionNet, ResidualDenseNet
+from tests.properties import Case
+
+# Tiny nets: every path of the released networks, few channels.
+NET = functools.partial(DenseAttentionNet, width=4, depth=1, growth=3, landmarks=4)
+DEQUANT_NET = functools.partial(ResidualDenseNet, width=4, depth=1, growth=3)
+
+
+class DequantizationFlowWithContext(fb.Bijector):
+  """The dequantization flow given a fixed context, followed by a logit so that its
+  latent is all of R^D (the suite draws latents from N(0, I))."""
+
+  @nn.compact
+  def __call__(self, x, inverse=False, train=False, temperature=1.0):
+    # Context features at the resolution of the base noise, 2 x 2.
+    context = jnp.broadcast_to(jnp.linspace(-1.0, 1.0, 12).reshape(1, 2, 2, 3),
+                               (x.shape[0], 2, 2, 3)).astype(x.dtype)
+    flow = DequantizationFlow(DEQUANT_NET, steps=2)
+    layers = [lambda v, **kw: flow(v, context=context, **kw), fb.Invert(Sigmoid())]
+    return fb.chain(layers, x, inverse, train, temperature)
+
+
+def block(**kw):
+  return functools.partial(denseflow.DenseFlowBlock, units=3, modules=1, growth_rate=2,
+                           coupling_net=NET, noise_as_input=True, **kw)
+
+
+CASES = [
+    Case("df_switch_odd", denseflow.SwitchChannels, (2, 2, 2, 5)),
+    Case("df_coupling_odd", lambda: Coupling(NET), (3, 2, 2, 5), identity_at_init=True),
+    Case("df_module", lambda: denseflow.GlowLikeModule(NET), (2, 2, 2, 4)),
+    # [x (4 channels), eta_1, eta_2 (2 each)] -> block output of 4 + 2 * 2 channels.
+    Case("df_block_noise_in", block(), (2, 2, 2, 8)),
+    Case("df_dequant_flow", DequantizationFlowWithContext, (2, 2, 2, 12)),
+    Case("denseflow_one_block", lambda: denseflow.DenseFlow(
+        shape=(4, 4, 2), units=(1,), modules=(2,), growth_rate=2, coupling_width=4,
+        dense_layers=1, dense_growth=3, dequantization="uniform"), (2, 4, 4, 2)),
+]

@@ -1,0 +1,149 @@
+"""DenseFlow: exact parameter counts, the stochastic layers against direct computations,
+sampling, the importance-weighted bound, and config errors."""
+import functools
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import pytest
+from scipy import stats
+
+from flowzoo import config as fz_config
+from flowzoo import models
+from flowzoo.bijectors.augment import Augment
+from flowzoo.bijectors.vardequant import Sigmoid, VariationalDequantization
+from flowzoo.models import denseflow
+from flowzoo.nets.dense import DequantizationContext, ResidualDenseNet, iterative_pinv
+from tests.cases_denseflow import NET
+
+
+def _count(config):
+  model = models.build_model(config)
+  images = jax.ShapeDtypeStruct((1, *config.data.shape), jnp.uint8)
+  shapes = jax.eval_shape(lambda k, x: models.init_model(model, k, x), jax.random.key(0), images)
+  return models.count_params(shapes), models.count_params({"params": shapes["params"]["dequantizer"]})
+
+
+def test_denseflow_74_10_has_the_released_parameter_count():
+  # Counted from the release's modules: 128,251,510 in the flow + 2,395,784 in q(u | x).
+  assert _count(fz_config.load_config("configs/denseflow_cifar10.py")) == (130_647_294, 2_395_784)
+
+
+def test_denseflow_45_6_and_its_ablation_rows():
+  config = fz_config.load_config("configs/denseflow_45_6.py")
+  assert _count(config) == (75_020_522, 2_395_784)
+  config.model.conditioned_noise = False  # Table 4 row 5: no g networks
+  assert _count(config)[0] == 75_020_522 - 1_198_152
+  config.model.augmentation = False       # row 4: 45 modules on constant widths
+  assert _count(config)[0] == 73_133_540
+
+
+def _block(**kw):
+  return denseflow.DenseFlowBlock(units=3, modules=1, growth_rate=2, coupling_net=NET,
+                                  condition_on_last_unit=True, **kw)
+
+
+def test_augmentation_adds_minus_log_density_of_its_noise():
+  x = jax.random.normal(jax.random.key(0), (3, 2, 2, 4))
+  y, ldj = Augment(5).apply({}, x, rngs={"noise": jax.random.key(1)})
+  eta = np.asarray(y[..., 4:], np.float64)
+  np.testing.assert_array_equal(y[..., :4], x)
+  np.testing.assert_allclose(ldj, -stats.norm.logpdf(eta).sum(axis=(1, 2, 3)), rtol=1e-5)
+  x_back, _ = Augment(5).apply({}, y, inverse=True)
+  np.testing.assert_array_equal(x_back, x)
+
+
+def test_block_bound_is_bijective_part_minus_noise_density_and_sampling_drops_noise():
+  x = jax.random.normal(jax.random.key(0), (3, 2, 2, 4))
+  stochastic, fixed = _block(), _block(noise_as_input=True)
+  variables = jax.jit(stochastic.init)(
+      {"params": jax.random.key(1), "noise": jax.random.key(2)}, x)
+  # Pretend training moved g away from zero so that the noise is really conditioned.
+  variables = jax.tree.map(lambda v: v + 0.1, variables)
+  (z, ldj), state = jax.jit(lambda v, x: stochastic.apply(
+      v, x, rngs={"noise": jax.random.key(3)}, capture_intermediates=True,
+      mutable=["intermediates"]))(variables, x)
+  augmented = state["intermediates"]["Augment_0"]["__call__"][0][0]
+  eta = np.asarray(augmented[..., 4:], np.float64)
+  z_fixed, ldj_fixed = jax.jit(fixed.apply)(variables, augmented)
+  np.testing.assert_allclose(z, z_fixed, rtol=1e-5, atol=1e-5)
+  np.testing.assert_allclose(
+      ldj, ldj_fixed - stats.norm.logpdf(eta).sum(axis=(1, 2, 3)), rtol=1e-4, atol=1e-3)
+  # Sampling drops the widened channels and returns the block input.
+  x_back, _ = jax.jit(lambda v, z: stochastic.apply(v, z, inverse=True))(variables, z)
+  assert x_back.shape == x.shape
+  np.testing.assert_allclose(x_back, x, rtol=1e-4, atol=1e-4)
+
+
+def test_sigmoid_and_nystrom_pseudo_inverse():
+  x = jnp.linspace(-4.0, 4.0, 12).reshape(2, 2, 3)
+  y, ldj = Sigmoid().apply({}, x)
+  np.testing.assert_allclose(ldj, np.log(y * (1 - y)).sum(axis=(1, 2)), rtol=1e-5)
+  np.testing.assert_allclose(Sigmoid().apply({}, y, inverse=True)[0], x, rtol=1e-4, atol=1e-5)
+  k = jax.nn.softmax(jax.random.normal(jax.random.key(0), (2, 4, 4)), axis=-2)
+  eye = np.broadcast_to(np.eye(4), (2, 4, 4))
+  np.testing.assert_allclose(iterative_pinv(k, iterations=30) @ k, eye, atol=1e-5)
+  # The release's 6 iterations: an approximation of the inverse.
+  np.testing.assert_allclose(iterative_pinv(k) @ k, eye, atol=0.05)
+
+
+def test_variational_dequantization_bound_terms_and_inverse():
+  deq = VariationalDequantization(
+      (4, 4, 3), functools.partial(DequantizationContext, features=4, depth=1, growth=2),
+      functools.partial(ResidualDenseNet, width=4, depth=1, growth=2), steps=2)
+  images = jax.random.randint(jax.random.key(0), (2, 4, 4, 3), 0, 256).astype(jnp.uint8)
+  variables = jax.jit(deq.init)({"params": jax.random.key(1), "dequant": jax.random.key(2)},
+                                images)
+  variables = jax.tree.map(lambda v: v + 0.05, variables)
+  x, ldj = jax.jit(lambda v, i: deq.apply(v, i, rngs={"dequant": jax.random.key(3)}))(
+      variables, images)
+  u = (np.asarray(x) + 0.5) * 256 - np.asarray(images)
+  assert np.all((u > -1e-3) & (u < 1 + 1e-3))
+  np.testing.assert_array_equal(deq.apply(variables, x, inverse=True)[0], images)
+  # ln q(u | x) = ln N(eps) - log|det du/deps| with the Jacobian formed densely.
+  eps = jax.random.normal(jax.random.key(4), (1, 2, 2, 12))
+  post = lambda e: deq.apply(variables, images[:1], e.reshape(eps.shape), method="posterior")
+  u, log_q = jax.jit(post)(eps.ravel())
+  jac = jax.jit(jax.jacfwd(lambda e: post(e)[0].ravel()))(eps.ravel())
+  base = variables["params"]["base"]
+  log_base = stats.norm.logpdf(eps, base["mean"], np.exp(base["log_std"])).sum()
+  np.testing.assert_allclose(log_q, log_base - np.linalg.slogdet(jac)[1], rtol=1e-4)
+  assert np.all(np.isfinite(ldj))
+
+
+TINY = dict(shape=(8, 8, 3), units=(2, 1), modules=(1, 1), growth_rate=2, coupling_width=4,
+            dense_layers=1, dense_growth=3, dequantization="uniform")
+
+
+def test_importance_weighted_bound_tightens_with_k_and_samples_have_the_data_shape():
+  model = denseflow.DenseFlow(**TINY)
+  images = jax.random.randint(jax.random.key(0), (4, 8, 8, 3), 0, 256).astype(jnp.uint8)
+  variables = jax.jit(lambda k, x: models.init_model(model, k, x))(jax.random.key(1), images)
+  variables = {**variables, "params": jax.tree.map(lambda v: v + 0.05, variables["params"])}
+  log_p = jax.jit(jax.vmap(lambda k: model.apply(
+      variables, images, rngs=models.rngs(k), method="log_prob")))(
+          jax.random.split(jax.random.key(2), 64))  # [64 samples, batch]
+  def bound(k):  # mean over 64 / k disjoint groups of k samples: seeds of the estimate
+    groups = log_p.reshape(64 // k, k, -1)
+    return float(jnp.mean(jax.nn.logsumexp(groups, axis=1) - jnp.log(k)))
+  b1, b4, b16, b64 = bound(1), bound(4), bound(16), bound(64)
+  assert b1 < b4 < b16 < b64
+  samples = jax.jit(lambda v: model.apply(v, 5, rngs={"sample": jax.random.key(3)},
+                                          temperature=0.8, method="sample"))(variables)
+  assert samples.shape == (5, 8, 8, 3) and samples.dtype == jnp.uint8
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("units", (6, 4), "same number"),
+    ("modules", (5, 0, 20), "at least 1"),
+    ("dequantization", "logistic", "'variational' or 'uniform'"),
+    ("coupling_net", "resnet", "'dense_attention' or 'glow'"),
+    ("landmarks", 3, "must divide"),
+    ("growth_rate", 0, "augmentation=False"),
+])
+def test_validate_names_the_field(field, value, message):
+  config = fz_config.load_config("configs/denseflow_cifar10.py")
+  config.model[field] = value
+  with pytest.raises(ValueError, match=f"config.model.{field}=.*{message}"):
+    models.validate(config)
