@@ -247,8 +247,6 @@ def validate(cfg, shape):
                      f"config.model.num_heads={cfg.num_heads}; choose a divisor of the width.")
   if cfg.mode not in MODES:
     raise ValueError(f"config.model.mode={cfg.mode!r}: choose one of {MODES}.")
-  if not isinstance(cfg.remat, bool):
-    raise ValueError(f"config.model.remat={cfg.remat!r} must be True or False.")
   kinds = tuple(cfg.kinds)
   if not kinds or any(k not in KINDS for k in kinds):
     raise ValueError(f"config.model.kinds={kinds}: give a non-empty sequence of {KINDS}.")
