@@ -18,6 +18,8 @@ setuptools.setup(
         "tensorflow-datasets>=4.9.6",
         "etils[epath]>=1.7",
         "absl-py",
+        # tensorflow-datasets imports it but declares it only for Python < 3.9.
+        "importlib_resources",
         "numpy",
         "pillow",
         # Leaderboard plots and TensorBoard event files.

@@ -7,6 +7,9 @@ backbone is adding a file and a line here; nothing else in flowzoo changes.
 """
 import importlib
 
+import jax
+import numpy as np
+
 # name -> module that defines default_config, from_config and validate.
 _BACKBONES = {
     "mixerflow": "flowzoo.models.mixerflow",
@@ -41,3 +44,24 @@ def build_model(config):
   """The Flax module of config.model for images of shape config.data.shape."""
   validate(config)
   return _backbone(config.model.name).from_config(config.model, tuple(config.data.shape))
+
+
+# The rng streams a backbone may draw from: uniform or variational dequantization
+# noise, augmentation noise, and sampling noise.
+RNG_STREAMS = ("dequant", "noise", "sample")
+
+
+def rngs(key, *, params=False):
+  """One independent key per rng stream, derived from `key`."""
+  streams = (("params",) if params else ()) + RNG_STREAMS
+  return {name: jax.random.fold_in(key, i) for i, name in enumerate(streams)}
+
+
+def init_model(model, rng, images):
+  """Variables of `model`, with data-dependent layers initialised on uint8 `images`."""
+  return model.init(rngs(rng, params=True), images, method="log_prob")
+
+
+def count_params(variables):
+  """Trainable parameters: the leaves of the 'params' collection, as stored."""
+  return int(sum(np.prod(x.shape) for x in jax.tree_util.tree_leaves(variables["params"])))

@@ -109,10 +109,11 @@ class MixerFlow(ImageFlow):
       period = fb.Chain([
           fb.Repeat(layer, self.shift_every - 1, self.remat),
           ShiftLayer(layer, (h, w), p, self.shift)])
-      mixer = [fb.Repeat(period, self.num_layers // self.shift_every, self.remat),
-               fb.Repeat(layer, self.num_layers % self.shift_every, self.remat)]
+      runs = [(period, self.num_layers // self.shift_every),
+              (layer, self.num_layers % self.shift_every)]
     else:
-      mixer = [fb.Repeat(layer, self.num_layers, self.remat)]
+      runs = [(layer, self.num_layers)]
+    mixer = [fb.Repeat(unit, n, self.remat) for unit, n in runs if n]
     patches = fb.Patchify((p, p), (h, w))
     self.flow = fb.Chain([fb.LULinear(), patches, *mixer, fb.Invert(patches)])
     self.prior = fb.StandardNormal(self.shape)

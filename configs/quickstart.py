@@ -1,0 +1,18 @@
+"""The main job: a small MixerFlow on the embedded flowzoo_shapes dataset, offline.
+
+Trains, evaluates, checkpoints, samples and writes a leaderboard record in about
+3 minutes on 2 CPU cores:  python -m flowzoo.main --config=configs/quickstart.py
+"""
+from flowzoo.config import base_config
+
+
+def get_config(arg=None):
+  config = base_config("mixerflow")
+  config.model.update(patch_size=4, num_layers=6, hidden=64, shift=1, shift_every=3, flow_layers=2)
+  config.data.name = "flowzoo_shapes/rgb"
+  config.data.shape = (32, 32, 3)
+  config.train.update(batch_size=64, steps=600, lr=2e-3, warmup_steps=50, log_every=50)
+  config.eval.update(batch_size=500)
+  config.checkpoint.every_steps = 200
+  config.sample.num = 64
+  return config
