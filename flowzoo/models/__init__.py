@@ -65,3 +65,9 @@ def init_model(model, rng, images):
 def count_params(variables):
   """Trainable parameters: the leaves of the 'params' collection, as stored."""
   return int(sum(np.prod(x.shape) for x in jax.tree_util.tree_leaves(variables["params"])))
+
+
+def abstract_variables(model, shape, batch=2):
+  """The variables' shapes and dtypes (jax.eval_shape): nothing is allocated."""
+  images = jax.ShapeDtypeStruct((batch, *shape), np.uint8)
+  return jax.eval_shape(lambda x: init_model(model, jax.random.PRNGKey(0), x), images)
