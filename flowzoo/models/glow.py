@@ -106,8 +106,8 @@ class MultiScale(fb.Bijector):
 def latent_shapes(shape, levels):
   """(H, W, C) of eps_1, ..., eps_{L-1} and of z_L."""
   h, w, c = shape
-  eps = [(h >> i + 1, w >> i + 1, c << i + 1) for i in range(levels - 1)]
-  return (*eps, (h >> levels, w >> levels, c << levels + 1))
+  eps = [(h // 2**i, w // 2**i, c * 2**i) for i in range(1, levels)]
+  return (*eps, (h // 2**levels, w // 2**levels, c * 2**(levels + 1)))
 
 
 class GlowPrior(nn.Module):
