@@ -5,15 +5,29 @@ tokens it is given are already patches. Dense to `width`, a learned position
 embedding, `depth` pre-LayerNorm encoder blocks (multi-head self-attention, then an
 MLP of width 4 * width with tanh-approximate GELU), a final LayerNorm, and a Dense
 to `out_features` that starts at zero, so a coupling driven by it is the identity
-at initialisation (section 2.4). Initialisers and the LayerNorm epsilon of 1e-6
-are those of the big_vision ViT that the Jet release builds on. No dropout: Jet
-trains without it.
+at initialisation (section 2.4). No dropout: Jet trains without it.
+
+Initialisers, the LayerNorm epsilon of 1e-6, and the names and shapes of the
+parameters are those of the big_vision ViT that the Jet release builds on, so that
+a released coupling's parameters map onto these by moving the tree, not the values.
 """
 from typing import Optional
 
 import flax.linen as nn
 import jax.numpy as jnp
 import numpy as np
+
+_INITS = dict(kernel_init=nn.initializers.xavier_uniform(),
+              bias_init=nn.initializers.normal(stddev=1e-6))
+
+
+class MlpBlock(nn.Module):
+  mlp_dim: int
+
+  @nn.compact
+  def __call__(self, x):
+    y = nn.gelu(nn.Dense(self.mlp_dim, **_INITS)(x), approximate=True)
+    return nn.Dense(x.shape[-1], **_INITS)(y)
 
 
 class EncoderBlock(nn.Module):
@@ -23,19 +37,27 @@ class EncoderBlock(nn.Module):
 
   @nn.compact
   def __call__(self, x):
-    inits = dict(kernel_init=nn.initializers.xavier_uniform(),
-                 bias_init=nn.initializers.normal(stddev=1e-6))
     y = nn.LayerNorm(epsilon=1e-6)(x)
     x = x + nn.MultiHeadDotProductAttention(
         num_heads=self.num_heads, kernel_init=nn.initializers.xavier_uniform(),
         deterministic=True)(y, y)
-    y = nn.LayerNorm(epsilon=1e-6)(x)
-    y = nn.gelu(nn.Dense(self.mlp_dim, **inits)(y), approximate=True)
-    return x + nn.Dense(x.shape[-1], **inits)(y)
+    return x + MlpBlock(self.mlp_dim)(nn.LayerNorm(epsilon=1e-6)(x))
+
+
+class Encoder(nn.Module):
+  depth: int
+  num_heads: int
+  mlp_dim: int
+
+  @nn.compact
+  def __call__(self, x):
+    for i in range(self.depth):
+      x = EncoderBlock(self.num_heads, self.mlp_dim, name=f"encoderblock_{i}")(x)
+    return nn.LayerNorm(epsilon=1e-6, name="encoder_norm")(x)
 
 
 class ViT(nn.Module):
-  """Tokens [..., T, features] -> [..., T, out_features]."""
+  """Tokens [B, T, features] -> [B, T, out_features]."""
   out_features: int
   width: int = 256
   depth: int = 1
@@ -46,11 +68,7 @@ class ViT(nn.Module):
   def __call__(self, x, train: bool = False):
     del train  # neither dropout nor batch statistics
     x = nn.Dense(self.width, name="init_proj")(x)
-    posemb = self.param("posemb", nn.initializers.normal(stddev=1 / np.sqrt(self.width)),
-                        x.shape[-2:], jnp.float32)
-    x = x + posemb
-    for i in range(self.depth):
-      x = EncoderBlock(self.num_heads, self.mlp_dim or 4 * self.width,
-                       name=f"encoderblock_{i}")(x)
-    x = nn.LayerNorm(epsilon=1e-6, name="encoder_norm")(x)
+    x = x + self.param("posemb", nn.initializers.normal(stddev=1 / np.sqrt(self.width)),
+                       (1, *x.shape[1:]), jnp.float32)
+    x = Encoder(self.depth, self.num_heads, self.mlp_dim or 4 * self.width, name="vit")(x)
     return nn.Dense(self.out_features, kernel_init=nn.initializers.zeros, name="final_proj")(x)
