@@ -1,0 +1,97 @@
+"""Backbones at equal size on one dataset (MixerFlow, arXiv 2310.16777, Table 1).
+
+    python -m flowzoo.sweep --config=experiments/backbones.py:toy     # offline, minutes on 2 CPU cores
+    python -m flowzoo.sweep --config=experiments/backbones.py:paper   # CIFAR-10 from tfds
+    python -m flowzoo.main --config=experiments/backbones.py:paper,jet --workdir=runs/jet11m  # one member
+
+The argument is SCALE[,BACKBONE]: SCALE 'toy' (the embedded flowzoo_shapes, about
+0.4M parameters each, the same 200 steps of batch 32) or 'paper' (CIFAR-10 at
+MixerFlow's 11.36M parameters, each backbone with its own paper's recipe).
+Table 1 compares MixerFlow (3.46 bpd, 11.34M) with Glow (3.51, 11.02M); Jet and
+DenseFlow join at the same size. The other experiments start from these configs.
+"""
+import os
+
+from flowzoo.config import base_config, load_config
+
+BACKBONES = ("mixerflow", "glow", "jet", "denseflow")
+SCALES = ("toy", "paper")
+_CONFIGS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "configs")
+
+
+def parse(arg, default_backbone="mixerflow"):
+  """'toy' | 'paper' [',' backbone] -> (scale, backbone)."""
+  scale, _, backbone = (arg or "toy").partition(",")
+  backbone = backbone or default_backbone
+  if scale not in SCALES or backbone not in BACKBONES:
+    raise ValueError(f"config argument {arg!r}: give SCALE[,BACKBONE] with SCALE in {SCALES} "
+                     f"and BACKBONE in {BACKBONES}.")
+  return scale, backbone
+
+
+def _file(name, arg=None):
+  return load_config(os.path.join(_CONFIGS, name) + (f":{arg}" if arg else ""))
+
+
+def toy(backbone):
+  """The backbone's quickstart at about 0.4M parameters, 200 steps of batch 32."""
+  if backbone == "mixerflow":
+    config = _file("quickstart.py")                    # 407,076 parameters
+  elif backbone == "glow":
+    config = _file("glow_quickstart.py")
+    config.model.width = 128                           # 420,012
+  elif backbone == "jet":
+    config = _file("jet_quickstart.py")
+    config.model.num_couplings = 7                     # 412,496
+  else:
+    config = _file("denseflow_quickstart.py")
+    # The released variational dequantization alone has 2.4M parameters, six times
+    # the toy budget: the toy DenseFlow dequantizes uniformly, as the others do.
+    config.model.update(dequantization="uniform", coupling_width=44, dense_growth=32)  # 406,324
+  config.train.update(batch_size=32, steps=200, warmup_steps=20, log_every=50)
+  config.checkpoint.every_steps = 100
+  config.eval.batch_size = 500
+  config.sample.num = 36
+  return config
+
+
+def mixerflow_paper(dataset="cifar10"):
+  """MixerFlow's CIFAR-10 model and recipe (Table 9): 11,358,342 parameters."""
+  config = base_config("mixerflow")  # the model defaults are Table 9's CIFAR-10 column
+  config.data.update(name=dataset, shape=(32, 32, 3))
+  # Table 9: Adam(0.9, 0.999), lr 1e-3 with cosine decay to 0, clip 5.0, batch 512,
+  # 400K steps (500K on ImageNet32).
+  config.train.update(batch_size=512, steps=400_000, optimizer="adam", lr=1e-3, b1=0.9,
+                      b2=0.999, schedule="cosine", grad_clip=5.0)
+  config.checkpoint.every_steps = 5_000
+  return config
+
+
+def paper(backbone):
+  """CIFAR-10 at MixerFlow's size, 11.36M parameters, each with its paper's recipe."""
+  if backbone == "mixerflow":
+    return mixerflow_paper()
+  if backbone == "glow":
+    return _file("glow_cifar10_11m.py")  # 11,216,628: Table 1's Glow row, L=3, K=8, width 512
+  if backbone == "jet":
+    config = _file("jet_cifar10.py")
+    # 11,643,648: the ablation model's depth-to-width trade at 11M (Jet's Table 3 sizes
+    # are 50M and more).
+    config.model.update(num_couplings=16, vit_depth=1, width=240, num_heads=4)
+    return config
+  config = _file("denseflow_cifar10.py")
+  # 11,342,930 with the released 2.4M variational dequantization: DenseFlow-74-10's
+  # design (3 blocks, growth 6 as DenseFlow-45-6) with fewer units and narrower dense blocks.
+  config.model.update(units=(3, 2, 1), modules=(3, 4, 10), growth_rate=6, dense_layers=6,
+                      dense_growth=28)
+  return config
+
+
+def get_config(arg=None):
+  scale, backbone = parse(arg)
+  return toy(backbone) if scale == "toy" else paper(backbone)
+
+
+def get_sweep(arg=None):
+  scale, _ = parse(arg)
+  return [{"arg": f"{scale},{b}", "name": b} for b in BACKBONES]

@@ -1,0 +1,103 @@
+"""The papers' comparisons under experiments/: every sweep resolves to valid configs of
+the intended models, the backbones meet at equal size, and the linear probe learns."""
+import importlib.util
+import os
+
+import jax
+import numpy as np
+import pytest
+
+import flowzoo
+from flowzoo import models, sweep
+
+EXPERIMENTS = os.path.join(os.path.dirname(__file__), "..", "experiments")
+
+
+def _plan(name, arg):
+  return {n: config for n, _, config, _ in sweep.plan(f"{EXPERIMENTS}/{name}.py:{arg}",
+                                                     workdir_root="/nonexistent")}
+
+
+def _params(config):
+  model = models.build_model(config)
+  images = jax.ShapeDtypeStruct((1, *config.data.shape), "uint8")
+  return models.count_params(jax.eval_shape(
+      lambda r, x: models.init_model(model, r, x), jax.random.PRNGKey(0), images))
+
+
+@pytest.mark.parametrize("name,arg,count", [
+    ("backbones", "toy", 4), ("backbones", "paper", 4),
+    ("permuted", "toy", 6), ("permuted", "paper", 6), ("permuted", "paper_imagenet32", 6),
+    ("mixerflow_ablation", "toy", 5), ("mixerflow_ablation", "paper", 5),
+    ("jet_couplings", "toy", 7), ("jet_couplings", "paper", 31),  # Table 10's 25 + Table 2a's 6
+    ("denseflow_ablation", "toy", 6), ("denseflow_ablation", "paper", 6),
+])
+def test_every_member_is_a_valid_config(name, arg, count):
+  plan = _plan(name, arg)  # validates every member's config
+  assert len(plan) == count
+  datasets = {c.data.name for c in plan.values()}
+  assert datasets == ({"flowzoo_shapes/rgb"} if arg == "toy" else datasets - {"flowzoo_shapes/rgb"})
+
+
+def test_toy_backbones_meet_at_equal_size():
+  # The paper-scale sizes (11.2M to 11.6M beside MixerFlow's 11,358,342) are counted in
+  # experiments/backbones.py's comments; tracing those models takes half a minute.
+  sizes = {n: _params(c) for n, c in _plan("backbones", "toy").items()}
+  assert sizes == {"mixerflow": 407_076, "glow": 420_012, "jet": 412_496, "denseflow": 406_324}
+
+
+def test_members_switch_what_their_table_row_says():
+  permuted = _plan("permuted", "toy")
+  assert permuted["glow-global_shuffle"].data.corruption == "global_shuffle"
+  assert permuted["glow-global_shuffle"].model.name == "glow"
+  assert permuted["mixerflow-local_shuffle"].data.corruption_patch == 4
+  ablation = _plan("mixerflow_ablation", "paper")
+  assert (ablation["basic"].model.linear, ablation["basic"].model.shift) == ("none", 0)
+  assert ablation["more_layers"].model.num_layers == 60  # Table 10
+  assert (ablation["shift_layers"].model.linear, ablation["shift_layers"].model.shift) == ("none", 1)
+  assert ablation["full"].model.to_dict() == flowzoo.load_config(
+      f"{EXPERIMENTS}/backbones.py:paper,mixerflow").model.to_dict()
+  jet = _plan("jet_couplings", "paper")
+  assert tuple(jet["4to1-mix-pairing"].model.kinds) == ("channels",) * 4 + ("spatial",)
+  assert tuple(jet["2to1-rows-pairing"].model.spatial_patterns) == ("hstripes", "hstripes-inv")
+  assert jet["all_spatial-mix-masking"].model.mode == "masking"
+  assert jet["all_spatial-mix-masking"].model.num_couplings == 32  # the ablation model (3.2)
+  for scale in ("toy", "paper"):
+    rows = _plan("denseflow_ablation", scale)
+    for row in range(1, 7):
+      paper = flowzoo.load_config(f"configs/denseflow_45_6.py:{row}").model
+      got = rows[f"row{row}"].model
+      assert (got.augmentation, got.conditioned_noise, got.coupling_net) == (
+          paper.augmentation, paper.conditioned_noise, paper.coupling_net)
+
+
+def test_bad_argument_names_the_choices():
+  with pytest.raises(ValueError, match="SCALE"):
+    flowzoo.load_config(f"{EXPERIMENTS}/backbones.py:huge")
+  with pytest.raises(ValueError, match="row of Table 4"):
+    flowzoo.load_config(f"{EXPERIMENTS}/denseflow_ablation.py:toy,7")
+
+
+@pytest.fixture(scope="module")
+def linear_probe():
+  spec = importlib.util.spec_from_file_location("linear_probe", f"{EXPERIMENTS}/linear_probe.py")
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module
+
+
+def test_linear_probe_separates_linearly_separable_latents(linear_probe):
+  rng = np.random.default_rng(0)
+  means = rng.normal(size=(3, 20)) * 3
+  def draw(n):
+    y = rng.integers(0, 3, n)
+    return (means[y] + rng.normal(size=(n, 20))).astype(np.float32), y
+  (train_z, train_y), (test_z, test_y) = draw(600), draw(300)
+  loss, acc, _ = linear_probe.train_probe(train_z, train_y, test_z, test_y, num_classes=3,
+                                          steps=300, batch=64, lr=1e-2, rng=jax.random.PRNGKey(0))
+  assert acc > 0.95 and loss < 0.2
+  # Labels independent of the latents: no better than chance on the test set.
+  loss, acc, train_acc = linear_probe.train_probe(
+      train_z, rng.integers(0, 3, 600), test_z, rng.integers(0, 3, 300), num_classes=3,
+      steps=300, batch=64, lr=1e-2, rng=jax.random.PRNGKey(0))
+  assert acc < 0.45 and loss > np.log(3) - 0.05
