@@ -5,7 +5,7 @@
     python -m flowzoo.main --config=experiments/backbones.py:paper,jet --workdir=runs/jet11m  # one member
 
 The argument is SCALE[,BACKBONE]: SCALE 'toy' (the embedded flowzoo_shapes, about
-0.4M parameters each, the same 200 steps of batch 32) or 'paper' (CIFAR-10 at
+0.1M parameters each, the same 200 steps of batch 32) or 'paper' (CIFAR-10 at
 MixerFlow's 11.36M parameters, each backbone with its own paper's recipe).
 Table 1 compares MixerFlow (3.46 bpd, 11.34M) with Glow (3.51, 11.02M); Jet and
 DenseFlow join at the same size. The other experiments start from these configs.
@@ -34,20 +34,20 @@ def _file(name, arg=None):
 
 
 def toy(backbone):
-  """The backbone's quickstart at about 0.4M parameters, 200 steps of batch 32."""
+  """The backbone's quickstart at about 0.1M parameters, 200 steps of batch 32."""
   if backbone == "mixerflow":
-    config = _file("quickstart.py")                    # 407,076 parameters
+    config = _file("quickstart.py")
+    config.model.update(num_layers=4, hidden=24)       # 104,448
   elif backbone == "glow":
-    config = _file("glow_quickstart.py")
-    config.model.width = 128                           # 420,012
+    config = _file("glow_quickstart.py")               # 100,524
   elif backbone == "jet":
     config = _file("jet_quickstart.py")
-    config.model.num_couplings = 7                     # 412,496
+    config.model.update(width=32, num_heads=2)         # 103,200
   else:
     config = _file("denseflow_quickstart.py")
-    # The released variational dequantization alone has 2.4M parameters, six times
+    # The released variational dequantization alone has 2.4M parameters, 24 times
     # the toy budget: the toy DenseFlow dequantizes uniformly, as the others do.
-    config.model.update(dequantization="uniform", coupling_width=44, dense_growth=32)  # 406,324
+    config.model.update(dequantization="uniform", coupling_width=20)  # 101,164
   config.train.update(batch_size=32, steps=200, warmup_steps=20, log_every=50)
   config.checkpoint.every_steps = 100
   config.eval.batch_size = 500

@@ -1,15 +1,29 @@
-"""Samples a grid from a run's checkpoint.
+"""Samples a grid from a run's checkpoint, a temperature sweep, and interpolations.
 
     python -m flowzoo.sample --workdir=runs/mf64 --temperature=0.7 [--num=64] [--out=grid.png]
+    python -m flowzoo.sample --workdir=runs/mf64 --interpolate [--pairs=4] [--interpolation_steps=8]
 
 The model is rebuilt from the config saved in the workdir and the latest (or
---step) Orbax checkpoint is restored into it.
+--step) Orbax checkpoint is restored into it. Beside the grid (OUT) it writes
+OUT_temperatures.png: one row per temperature in --temperatures, every row from
+the same prior noise, so a column shows one latent at rising temperature. With
+--interpolate, OUT_interpolations.png: a row per pair of test images, walking
+the straight line between their latents (first and last columns decode to the
+test images themselves).
 """
+import functools
+import os
+
 import jax
+import jax.numpy as jnp
+import numpy as np
 from absl import app, flags
 
 import flowzoo
-from flowzoo import images as image_lib, train
+from flowzoo import data, images as image_lib, models, train
+
+# Glow's 0.7 and DenseFlow's 0.8 (REFERENCE.md) between the mode (0) and the model (1).
+TEMPERATURES = ("0", "0.5", "0.7", "0.8", "1.0")
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Run directory written by flowzoo.main.")
 _NUM = flags.DEFINE_integer("num", 64, "Number of samples.")
@@ -18,17 +32,94 @@ _STEP = flags.DEFINE_integer("step", None, "Checkpoint step; default the latest.
 _ROWS = flags.DEFINE_integer("rows", None, "Rows of the grid; default near-square.")
 _SEED = flags.DEFINE_integer("seed", 0, "Sampling seed.")
 _OUT = flags.DEFINE_string("out", None, "PNG path; default WORKDIR/sample_T<temperature>.png.")
+_TEMPERATURES = flags.DEFINE_list("temperatures", list(TEMPERATURES),
+                                  "Rows of the temperature sweep grid; empty for none.")
+_PER_TEMPERATURE = flags.DEFINE_integer("per_temperature", 8, "Samples per temperature row.")
+_INTERPOLATE = flags.DEFINE_bool("interpolate", False,
+                                 "Also write latent interpolations between test images.")
+_PAIRS = flags.DEFINE_integer("pairs", 4, "Pairs of test images to interpolate between.")
+_INTERPOLATION_STEPS = flags.DEFINE_integer("interpolation_steps", 8,
+                                            "Images per interpolation, both ends included.")
 flags.mark_flags_as_required(["workdir"])
+
+
+def temperature_sweep(model, variables, temperatures, per_row, rng):
+  """uint8 [len(temperatures) * per_row, H, W, C], row by row, one prior draw for all rows."""
+  return np.concatenate([train.sample(model, variables, per_row, t, rng) for t in temperatures])
+
+
+def _encode(module, images):
+  x, _ = module.dequantizer(images)
+  z, _ = module.forward(x)
+  return z
+
+
+def _decode(module, z):
+  x, _ = module.inverse(z)
+  images, _ = module.dequantizer(x, inverse=True)
+  return images
+
+
+@functools.partial(jax.jit, static_argnums=(0, 4))
+def _interpolate(model, variables, starts, ends, steps, rng):
+  rngs = models.rngs(rng)
+  z0 = model.apply(variables, starts, method=_encode, rngs=rngs)
+  z1 = model.apply(variables, ends, method=_encode, rngs=models.rngs(jax.random.fold_in(rng, 1)))
+  t = jnp.linspace(0.0, 1.0, steps)
+
+  def line(a, b):  # [P, ...] x2 -> [P * steps, ...], row-major by pair
+    t_ = t.reshape((1, steps) + (1,) * (a.ndim - 1))
+    return ((1 - t_) * a[:, None] + t_ * b[:, None]).reshape((-1,) + a.shape[1:])
+
+  # A latent may be a pytree (Glow's factored-out levels): interpolate every leaf.
+  z = jax.tree.map(line, z0, z1)
+  return model.apply(variables, z, method=_decode, rngs=rngs)
+
+
+def interpolations(model, variables, starts, ends, steps, rng):
+  """uint8 [P * steps, H, W, C]: for each pair, `steps` decodings from the latent of
+  starts[i] to that of ends[i] on a straight line."""
+  return np.asarray(_interpolate(model, variables, starts, ends, steps, rng))
+
+
+def eval_images(config, num):
+  """The first `num` images of the run's evaluation split, as the run saw them."""
+  ds = data.get_datasets(config.data, global_batch_size=num, eval_batch_size=num,
+                         seed=config.seed, process_index=0, process_count=1)
+  images, mask = next(iter(ds.eval()))
+  return np.asarray(images)[np.asarray(mask)]
+
+
+def _beside(out, suffix):
+  stem, ext = os.path.splitext(out)
+  return f"{stem}_{suffix}{ext or '.png'}"
 
 
 def main(argv):
   del argv
-  model, variables, _ = flowzoo.load(_WORKDIR.value, step=_STEP.value)
-  images = train.sample(model, variables, _NUM.value, _TEMPERATURE.value,
-                        jax.random.PRNGKey(_SEED.value))
+  model, variables, config = flowzoo.load(_WORKDIR.value, step=_STEP.value)
+  rng = jax.random.PRNGKey(_SEED.value)
+  images = train.sample(model, variables, _NUM.value, _TEMPERATURE.value, rng)
   out = _OUT.value or f"{_WORKDIR.value}/sample_T{_TEMPERATURE.value}.png"
   image_lib.write_png(out, image_lib.grid(images, rows=_ROWS.value))
   print(f"flowzoo: {_NUM.value} samples at temperature {_TEMPERATURE.value} in {out}")
+  if _TEMPERATURES.value:
+    temperatures = [float(t) for t in _TEMPERATURES.value]
+    sweep = temperature_sweep(model, variables, temperatures, _PER_TEMPERATURE.value,
+                              jax.random.fold_in(rng, 1))
+    path = _beside(out, "temperatures")
+    image_lib.write_png(path, image_lib.grid(sweep, rows=len(temperatures)))
+    print(f"flowzoo: rows at temperatures {temperatures} in {path}")
+  if _INTERPOLATE.value:
+    pairs = eval_images(config, 2 * _PAIRS.value)
+    if len(pairs) < 2 * _PAIRS.value:
+      raise ValueError(f"--pairs={_PAIRS.value} needs {2 * _PAIRS.value} test images; the "
+                       f"evaluation split has {len(pairs)}.")
+    walk = interpolations(model, variables, pairs[:_PAIRS.value], pairs[_PAIRS.value:],
+                          _INTERPOLATION_STEPS.value, jax.random.fold_in(rng, 2))
+    path = _beside(out, "interpolations")
+    image_lib.write_png(path, image_lib.grid(walk, rows=_PAIRS.value))
+    print(f"flowzoo: {_PAIRS.value} interpolations between test images in {path}")
 
 
 if __name__ == "__main__":

@@ -40,14 +40,6 @@ from flowzoo import config as config_lib, records
 ARG = "arg"    # member key: the config argument of this member
 NAME = "name"  # member key: the name of this member's workdir
 
-_CONFIG = flags.DEFINE_string("config", None, "Config file with get_sweep, path[:arg].")
-_PARALLEL = flags.DEFINE_integer("parallel", 1, "Members run at the same time on this machine.")
-_DRY_RUN = flags.DEFINE_bool("dry_run", False, "Print the commands of the members still to run.")
-_WORKDIR_ROOT = flags.DEFINE_string(
-    "workdir_root", None, "Parent of the members' workdirs; default runs/sweeps/<config>[-<arg>].")
-_LEADERBOARD_DIR = flags.DEFINE_string(
-    "leaderboard_dir", None, "Leaderboard of every member; default each config's leaderboard.dir.")
-
 
 # ---------------------------------------------------------------------------------------
 # Building sweeps.
@@ -264,15 +256,28 @@ def run(spec, *, parallel=1, dry_run=False, workdir_root=None, leaderboard_dir=N
   return failed
 
 
+def define_flags():
+  """The command line's flags. Defined only when run as a program: sweep configs import
+  this module for its helpers while `python -m flowzoo.sweep` runs as __main__."""
+  flags.DEFINE_string("config", None, "Config file with get_sweep, path[:arg].")
+  flags.DEFINE_integer("parallel", 1, "Members run at the same time on this machine.")
+  flags.DEFINE_bool("dry_run", False, "Print the commands of the members still to run.")
+  flags.DEFINE_string(
+      "workdir_root", None, "Parent of the members' workdirs; default runs/sweeps/<config>[-<arg>].")
+  flags.DEFINE_string(
+      "leaderboard_dir", None, "Leaderboard of every member; default each config's leaderboard.dir.")
+  flags.mark_flag_as_required("config")
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  if _CONFIG.value is None:
-    raise app.UsageError("--config=path/to/config.py[:arg] is required.")
-  failed = run(_CONFIG.value, parallel=_PARALLEL.value, dry_run=_DRY_RUN.value,
-               workdir_root=_WORKDIR_ROOT.value, leaderboard_dir=_LEADERBOARD_DIR.value)
+  f = flags.FLAGS
+  failed = run(f.config, parallel=f.parallel, dry_run=f.dry_run, workdir_root=f.workdir_root,
+               leaderboard_dir=f.leaderboard_dir)
   return 1 if failed else 0
 
 
 if __name__ == "__main__":
+  define_flags()
   app.run(main)

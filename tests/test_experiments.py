@@ -43,7 +43,7 @@ def test_toy_backbones_meet_at_equal_size():
   # The paper-scale sizes (11.2M to 11.6M beside MixerFlow's 11,358,342) are counted in
   # experiments/backbones.py's comments; tracing those models takes half a minute.
   sizes = {n: _params(c) for n, c in _plan("backbones", "toy").items()}
-  assert sizes == {"mixerflow": 407_076, "glow": 420_012, "jet": 412_496, "denseflow": 406_324}
+  assert sizes == {"mixerflow": 104_448, "glow": 100_524, "jet": 103_200, "denseflow": 101_164}
 
 
 def test_members_switch_what_their_table_row_says():

@@ -1,0 +1,172 @@
+"""Sweeps: members, names and commands; a toy sweep end to end into one leaderboard;
+re-runs skip finished members; the sample command's temperature sweep and interpolations."""
+import os
+import shlex
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import flowzoo
+from flowzoo import data, records, sweep
+
+# Members run on one CPU device, as a user's run does: conftest's eight emulated
+# devices would only slow every subprocess down.
+ENV = {**os.environ, "XLA_FLAGS": os.environ.get("XLA_FLAGS", "").replace(
+    "--xla_force_host_platform_device_count=8", "")}
+TINY = {"train.steps": 3, "model.num_layers": 2, "model.shift_every": 2, "model.hidden": 8,
+        "eval.batch_size": 400, "train.batch_size": 16, "train.warmup_steps": 1, "sample.num": 4}
+
+
+def test_product_zipped_cross():
+  assert sweep.product({"a.x": [1, 2], "b.y": ["p", "q", "r"]}) == [
+      {"a.x": 1, "b.y": "p"}, {"a.x": 1, "b.y": "q"}, {"a.x": 1, "b.y": "r"},
+      {"a.x": 2, "b.y": "p"}, {"a.x": 2, "b.y": "q"}, {"a.x": 2, "b.y": "r"}]
+  assert sweep.zipped({"a.x": [1, 2], "b.y": [3, 4]}) == [{"a.x": 1, "b.y": 3},
+                                                          {"a.x": 2, "b.y": 4}]
+  with pytest.raises(ValueError, match="equal lengths"):
+    sweep.zipped({"a.x": [1, 2], "b.y": [3]})
+  both = sweep.cross(sweep.zipped({"a.x": [1, 2], "b.y": [3, 4]}), [{"seed": 0}, {"seed": 1}])
+  assert len(both) == 4 and both[1] == {"a.x": 1, "b.y": 3, "seed": 1}
+
+
+def test_member_names_are_readable_distinct_and_deterministic():
+  members = sweep.product({"model.hidden": [8, 16], "train.lr": [0.001]})
+  assert sweep.member_names(members) == ["hidden=8,lr=0.001", "hidden=16,lr=0.001"]
+  # A last component shared by two keys is spelled out in full.
+  clash = [{"train.batch_size": 16, "eval.batch_size": 400}]
+  assert sweep.member_names(clash) == ["eval.batch_size=400,train.batch_size=16"]
+  assert sweep.member_names([{"arg": "toy,jet", "model.kinds": ("channels", "spatial")}]) == [
+      "toy-jet,kinds=channels+spatial"]
+  assert sweep.member_names([{"name": "full"}, {}]) == ["full", "base"]
+  with pytest.raises(ValueError, match="share the workdir name"):
+    sweep.member_names([{"name": "a", "seed": 1}, {"name": "a", "seed": 2}])
+
+
+@pytest.fixture(scope="module")
+def data_dir(pytestconfig):
+  """flowzoo_shapes prepared once and kept in pytest's cache: every member and every
+  later session reads it instead of generating 22,000 images again."""
+  path = pytestconfig.cache.mkdir("flowzoo_tfds")
+  config = flowzoo.load_config("configs/quickstart.py")
+  config.data.data_dir = str(path)
+  data.get_datasets(config.data, global_batch_size=16, eval_batch_size=400, seed=0,
+                    process_index=0, process_count=1)
+  return path
+
+
+@pytest.fixture(scope="module")
+def sweep_file(tmp_path_factory, data_dir):
+  """A sweep config of two tiny quickstart members that differ in their hidden width."""
+  path = tmp_path_factory.mktemp("configs") / "tiny_sweep.py"
+  path.write_text(textwrap.dedent(f"""
+      from flowzoo import sweep
+      from flowzoo.config import load_config
+
+      def get_config(arg=None):
+        config = load_config("configs/quickstart.py")
+        config.data.data_dir = {str(data_dir)!r}
+        return config
+
+      def get_sweep(arg=None):
+        return [dict({TINY!r}, **m) for m in sweep.product({{"model.hidden": [8, 12]}})]
+      """))
+  return path
+
+
+def _sweep(*args):
+  out = subprocess.run([sys.executable, "-m", "flowzoo.sweep", *args], check=True,
+                       capture_output=True, text=True, env=ENV)
+  return out.stdout, out.stderr
+
+
+def test_dry_run_prints_the_command_of_every_member(sweep_file, tmp_path):
+  stdout, _ = _sweep(f"--config={sweep_file}", "--dry_run", f"--workdir_root={tmp_path}",
+                     f"--leaderboard_dir={tmp_path / 'board'}")
+  lines = stdout.strip().splitlines()
+  assert len(lines) == 2
+  for line, hidden in zip(lines, (8, 12)):
+    argv = shlex.split(line)
+    assert argv[:4] == ["python", "-m", "flowzoo.main", f"--config={sweep_file}"]
+    assert f"--config.model.hidden={hidden}" in argv
+    assert "--config.train.steps=3" in argv
+    assert f"--config.leaderboard.dir={tmp_path / 'board'}" in argv
+    name = sweep.member_names([dict(TINY, **{"model.hidden": hidden})])[0]
+    assert argv[-1] == f"--workdir={tmp_path / name}"
+  assert not list(tmp_path.iterdir())  # a dry run starts nothing
+
+
+@pytest.fixture(scope="module")
+def finished_sweep(sweep_file, tmp_path_factory):
+  root = tmp_path_factory.mktemp("sweep")
+  _sweep(f"--config={sweep_file}", "--parallel=2", f"--workdir_root={root / 'runs'}",
+         f"--leaderboard_dir={root / 'board'}")
+  return root
+
+
+def test_toy_sweep_writes_one_record_per_member_into_one_board(finished_sweep):
+  found, problems = records.read_records(finished_sweep / "board")
+  assert not problems
+  assert sorted(r["config"]["model"]["hidden"] for r in found) == [8, 12]
+  for r in found:
+    assert r["steps"] == 3 and np.isfinite(r["bpd"])
+    assert r["workdir"].startswith(str(finished_sweep / "runs"))
+    assert r["config"]["model"]["num_layers"] == 2
+
+
+def test_rerun_skips_finished_members(finished_sweep, sweep_file):
+  args = (f"--config={sweep_file}", f"--workdir_root={finished_sweep / 'runs'}",
+          f"--leaderboard_dir={finished_sweep / 'board'}")
+  stdout, stderr = _sweep(*args)
+  assert "0 of 2 members to run" in stdout
+  assert stderr.count("skip") == 2
+  assert _sweep(*args, "--dry_run")[0] == ""
+  assert len(records.read_records(finished_sweep / "board")[0]) == 2
+
+
+def test_finished_means_last_checkpoint_and_record(tmp_path):
+  config = flowzoo.load_config("configs/quickstart.py")
+  config.train.steps = 7
+  config.leaderboard.dir = str(tmp_path / "board")
+  workdir = tmp_path / "run"
+  (workdir / "checkpoints" / "5").mkdir(parents=True)
+  assert not sweep.is_finished(workdir, config)
+  (workdir / "checkpoints" / "7").mkdir()
+  assert not sweep.is_finished(workdir, config)  # interrupted in its final evaluation
+  record = {f: None for f in records.REQUIRED_FIELDS}
+  record.update(model="mixerflow", bpd=4.0, steps=7, workdir=str(workdir))
+  records.write_record(tmp_path / "board", record)
+  sweep._recorded.cache_clear()
+  assert sweep.is_finished(workdir, config)
+  config.leaderboard.dir = ""  # no leaderboard: the final sample grid tells
+  assert not sweep.is_finished(workdir, config)
+  (workdir / "samples_7.png").write_bytes(b"")
+  assert sweep.is_finished(workdir, config)
+
+
+def test_sample_writes_temperature_rows_and_interpolations(finished_sweep, tmp_path):
+  workdir = next((finished_sweep / "runs").iterdir())
+  out = tmp_path / "grid.png"
+  subprocess.run([sys.executable, "-m", "flowzoo.sample", f"--workdir={workdir}", "--num=4",
+                  f"--out={out}", "--per_temperature=3", "--interpolate", "--pairs=2",
+                  "--interpolation_steps=4"], check=True, capture_output=True, env=ENV)
+  sweep_grid = np.asarray(Image.open(tmp_path / "grid_temperatures.png"))
+  assert sweep_grid.shape == (5 * 33 + 1, 3 * 33 + 1, 3)  # rows: T = 0, 0.5, 0.7, 0.8, 1.0
+  cell = lambda g, r, c: g[1 + 33 * r:33 * (r + 1), 1 + 33 * c:33 * (c + 1)]
+  # T = 0 draws the prior's mode for every column; T = 1 draws distinct samples.
+  assert all(np.array_equal(cell(sweep_grid, 0, 0), cell(sweep_grid, 0, c)) for c in (1, 2))
+  assert not np.array_equal(cell(sweep_grid, 4, 0), cell(sweep_grid, 4, 1))
+  walk = np.asarray(Image.open(tmp_path / "grid_interpolations.png"))
+  assert walk.shape == (2 * 33 + 1, 4 * 33 + 1, 3)
+  # Both ends of every row decode back to the test images they started from.
+  _, _, config = flowzoo.load(workdir)
+  ds = data.get_datasets(config.data, global_batch_size=4, eval_batch_size=4, seed=0,
+                         process_index=0, process_count=1)
+  images = np.asarray(next(iter(ds.eval()))[0])
+  for pair in range(2):
+    for col, image in ((0, images[pair]), (3, images[2 + pair])):
+      diff = np.abs(cell(walk, pair, col).astype(int) - image.astype(int))
+      assert diff.max() <= 1 and np.mean(diff > 0) < 1e-3
