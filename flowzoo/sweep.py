@@ -88,11 +88,19 @@ def _slug(text):
   return re.sub(r"[^A-Za-z0-9._=+,-]+", "_", text).strip("_") or "_"
 
 
+def _name_value(value):
+  return "+".join(map(str, value)) if isinstance(value, (tuple, list)) else str(value)
+
+
 def member_names(members):
-  """Deterministic, readable, distinct workdir names: a member's "name", else its
-  arg and overrides, each key by its last component unless that is ambiguous."""
-  keys = {k for m in members for k in overrides(m)}
-  short = {k: k.rpartition(".")[2] for k in keys}
+  """Deterministic, readable, distinct workdir names: a member's "name", else its arg and
+  the overrides in which members differ, each key by its last component unless that is
+  ambiguous."""
+  keys = sorted({k for m in members for k in overrides(m)})
+  missing = object()
+  varying = [k for k in keys
+             if len({repr(m.get(k, missing)) for m in members}) > 1] or keys
+  short = {k: k.rpartition(".")[2] for k in varying}
   clashes = {s for s in short.values() if list(short.values()).count(s) > 1}
   names = []
   for m in members:
@@ -100,9 +108,8 @@ def member_names(members):
       names.append(_slug(str(m[NAME])))
       continue
     parts = [str(m[ARG]).replace(",", "-")] if m.get(ARG) else []
-    parts += [f"{k if short[k] in clashes else short[k]}="
-              f"{'+'.join(map(str, v)) if isinstance(v, (tuple, list)) else v}"
-              for k, v in sorted(overrides(m).items())]
+    parts += [f"{k if short[k] in clashes else short[k]}={_name_value(m[k])}"
+              for k in varying if k in m]
     names.append(_slug(",".join(parts)) if parts else "base")
   repeated = sorted({n for n in names if names.count(n) > 1})
   if repeated:

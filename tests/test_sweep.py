@@ -15,10 +15,13 @@ from flowzoo import data, records, sweep
 
 # Members run on one CPU device, as a user's run does: conftest's eight emulated
 # devices would only slow every subprocess down.
-ENV = {**os.environ, "XLA_FLAGS": os.environ.get("XLA_FLAGS", "").replace(
-    "--xla_force_host_platform_device_count=8", "")}
-TINY = {"train.steps": 3, "model.num_layers": 2, "model.shift_every": 2, "model.hidden": 8,
-        "eval.batch_size": 400, "train.batch_size": 16, "train.warmup_steps": 1, "sample.num": 4}
+ENV = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+_XLA_FLAGS = os.environ.get("XLA_FLAGS", "").replace(
+    "--xla_force_host_platform_device_count=8", "").strip()
+if _XLA_FLAGS:
+  ENV["XLA_FLAGS"] = _XLA_FLAGS
+TINY = {"train.steps": 3, "model.num_layers": 2, "model.shift": 0, "model.flow_layers": 1,
+        "model.hidden": 8, "eval.batch_size": 400, "train.batch_size": 16, "train.warmup_steps": 1, "sample.num": 4}
 
 
 def test_product_zipped_cross():
@@ -34,11 +37,16 @@ def test_product_zipped_cross():
 
 
 def test_member_names_are_readable_distinct_and_deterministic():
-  members = sweep.product({"model.hidden": [8, 16], "train.lr": [0.001]})
-  assert sweep.member_names(members) == ["hidden=8,lr=0.001", "hidden=16,lr=0.001"]
+  members = sweep.product({"model.hidden": [8, 16], "train.lr": [0.001, 0.01]})
+  assert sweep.member_names(members) == ["hidden=8,lr=0.001", "hidden=8,lr=0.01",
+                                         "hidden=16,lr=0.001", "hidden=16,lr=0.01"]
+  # Overrides that every member shares do not name a member.
+  assert sweep.member_names(sweep.product({"model.hidden": [8, 16], "train.lr": [0.001]})) == [
+      "hidden=8", "hidden=16"]
   # A last component shared by two keys is spelled out in full.
-  clash = [{"train.batch_size": 16, "eval.batch_size": 400}]
-  assert sweep.member_names(clash) == ["eval.batch_size=400,train.batch_size=16"]
+  clash = [{"train.batch_size": 16, "eval.batch_size": 400}, {"train.batch_size": 8}]
+  assert sweep.member_names(clash) == ["eval.batch_size=400,train.batch_size=16",
+                                       "train.batch_size=8"]
   assert sweep.member_names([{"arg": "toy,jet", "model.kinds": ("channels", "spatial")}]) == [
       "toy-jet,kinds=channels+spatial"]
   assert sweep.member_names([{"name": "full"}, {}]) == ["full", "base"]
@@ -94,8 +102,7 @@ def test_dry_run_prints_the_command_of_every_member(sweep_file, tmp_path):
     assert f"--config.model.hidden={hidden}" in argv
     assert "--config.train.steps=3" in argv
     assert f"--config.leaderboard.dir={tmp_path / 'board'}" in argv
-    name = sweep.member_names([dict(TINY, **{"model.hidden": hidden})])[0]
-    assert argv[-1] == f"--workdir={tmp_path / name}"
+    assert argv[-1] == f"--workdir={tmp_path / f'hidden={hidden}'}"
   assert not list(tmp_path.iterdir())  # a dry run starts nothing
 
 
