@@ -11,8 +11,8 @@ def get_config(arg=None):
   config.model.update(patch_size=4, num_layers=6, hidden=64, shift=1, shift_every=3, flow_layers=2)
   config.data.name = "flowzoo_shapes/rgb"
   config.data.shape = (32, 32, 3)
-  config.train.update(batch_size=64, steps=600, lr=2e-3, warmup_steps=50, log_every=50)
-  config.eval.update(batch_size=500)
+  config.train.update(batch_size=64, steps=300, lr=2e-3, warmup_steps=30, log_every=50)
+  config.eval.update(batch_size=500, at_start=True)  # prints the bpd before training too
   config.checkpoint.every_steps = 200
   config.sample.num = 64
   return config

@@ -36,6 +36,7 @@ def base_config(model_name: str) -> ml_collections.ConfigDict:
   c.eval = ml_collections.ConfigDict(dict(
       batch_size=256,       # global; the last batch is padded and masked
       every_steps=0,        # evaluate every N steps; 0: only after training
+      at_start=False,       # also evaluate the initialised model, as a baseline
       num_samples=1,        # K: 1 reports the single-sample bound, K > 1 the IWBO
   ))
   c.checkpoint = ml_collections.ConfigDict(dict(

@@ -50,6 +50,8 @@ def main(argv):
   if "bpd" in out:
     print(f"flowzoo: test bpd {out['bpd']:.4f} ({out['bound']}), train bpd {out['train_bpd']:.4f}, "
           f"{out['params']:,} parameters", flush=True)
+    if out["init_bpd"] is not None:
+      print(f"flowzoo: test bpd at initialisation {out['init_bpd']:.4f}", flush=True)
     print(f"flowzoo: checkpoint {out['checkpoint']}", flush=True)
     print(f"flowzoo: samples {out['sample_grid']}", flush=True)
     if "record" in out:

@@ -154,7 +154,11 @@ def train_and_evaluate(config, workdir, *, stop_after_steps=None, config_file=No
   progress = periodic_actions.ReportProgress(num_train_steps=config.train.steps, writer=writer)
   last = config.train.steps if stop_after_steps is None else min(stop_after_steps, config.train.steps)
   started = time.time()
-  metrics, train_bpd = [], None
+  metrics, train_bpd, init_bpd = [], None, None
+  if config.eval.at_start and start == 0:
+    init_bpd = evaluate.evaluate(eval_fn, state.variables, ds.eval(), eval_rng, mesh)["bpd"]
+    writer.write_scalars(0, {"eval_bpd": init_bpd})
+    logging.info("step 0: eval bpd %.4f at initialisation", init_bpd)
   batches = ds.train(start)
   for step in range(start + 1, last + 1):
     state, m = step_fn(state, to_global(next(batches)))
@@ -192,7 +196,8 @@ def train_and_evaluate(config, workdir, *, stop_after_steps=None, config_file=No
     images = sample(model, state.variables, config.sample.num, config.sample.temperature,
                     jax.random.fold_in(root, 1))
     image_lib.write_png(grid_path, image_lib.grid(images))
-  out = {"step": config.train.steps, "bpd": result["bpd"], "count": result["count"], "bound": bound,
+  out = {"step": config.train.steps, "bpd": result["bpd"], "count": result["count"],
+         "init_bpd": init_bpd, "bound": bound,
          "train_bpd": train_bpd, "params": num_params, "sample_grid": str(grid_path),
          "checkpoint": str(workdir / "checkpoints" / str(config.train.steps))}
   if config.leaderboard.dir and jax.process_index() == 0:
