@@ -10,9 +10,6 @@ import pytest
 
 from tests import properties as P
 
-jax.config.update("jax_enable_x64", True)
-
-
 def _cases():
   here = os.path.dirname(__file__)
   cases = []
@@ -26,7 +23,7 @@ CASES = _cases()
 
 
 @pytest.fixture(scope="module", params=CASES, ids=str)
-def prepared(request):
+def prepared(request, x64):
   case = request.param
   model, variables, x = P.init(case)
   variables = P.perturbed(variables, case.perturb)

@@ -55,15 +55,8 @@ def test_member_names_are_readable_distinct_and_deterministic():
 
 
 @pytest.fixture(scope="module")
-def data_dir(pytestconfig):
-  """flowzoo_shapes prepared once and kept in pytest's cache: every member and every
-  later session reads it instead of generating 22,000 images again."""
-  path = pytestconfig.cache.mkdir("flowzoo_tfds")
-  config = flowzoo.load_config("configs/quickstart.py")
-  config.data.data_dir = str(path)
-  data.get_datasets(config.data, global_batch_size=16, eval_batch_size=400, seed=0,
-                    process_index=0, process_count=1)
-  return path
+def data_dir(shapes_data_dir):
+  return shapes_data_dir
 
 
 @pytest.fixture(scope="module")

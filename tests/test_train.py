@@ -16,7 +16,7 @@ STEPS = 4
 
 def tiny_config(data_dir, **model):
   config = flowzoo.load_config("configs/quickstart.py")
-  config.model.update(num_layers=2, hidden=8, flow_layers=2, shift=1, shift_every=2, **model)
+  config.model.update(num_layers=1, hidden=8, flow_layers=2, shift=0, **model)
   config.data.data_dir = str(data_dir)
   config.train.update(batch_size=16, steps=STEPS, warmup_steps=1, log_every=2)
   config.eval.batch_size = 48  # 2000 test images: the last batch is padded
@@ -27,8 +27,8 @@ def tiny_config(data_dir, **model):
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-  return tmp_path_factory.mktemp("tfds")
+def data_dir(shapes_data_dir):
+  return shapes_data_dir
 
 
 @pytest.fixture(scope="module")
