@@ -35,3 +35,12 @@ class ImageFlow(nn.Module):
 def bits_per_dim(log_prob, shape):
   """bpd of a log-likelihood in nats of images of shape (H, W, C)."""
   return -log_prob / (np.prod(shape) * jnp.log(2.0))
+
+
+def check_patch_size(p, shape, field="config.model.patch_size"):
+  """Raises ValueError unless patches of p x p tile the image of shape (H, W, C)."""
+  h, w = shape[:2]
+  if p < 1 or h % p or w % p:
+    raise ValueError(
+        f"{field}={p} does not divide the image of {h}x{w} (config.data.shape); "
+        "choose a divisor of both, e.g. 4 at 32x32 or 8 at 64x64.")

@@ -44,7 +44,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from flowzoo import bijectors as fb
-from flowzoo.models.base import ImageFlow
+from flowzoo.models.base import ImageFlow, check_patch_size
 from flowzoo.nets import ViT
 
 KINDS = ("channels", "spatial")
@@ -231,10 +231,7 @@ def validate(cfg, shape):
   """Raises ValueError naming the config.model field that cannot work, and the fix."""
   h, w, c = shape
   ps = cfg.patch_size
-  if ps < 1 or h % ps or w % ps:
-    raise ValueError(
-        f"config.model.patch_size={ps} does not divide the image of {h}x{w} "
-        f"(config.data.shape); choose a divisor of both, e.g. 4 at 32x32 or 64x64.")
+  check_patch_size(ps, shape)
   if (ps * ps * c) % 2:
     raise ValueError(
         f"config.model.patch_size={ps} gives tokens of {ps}*{ps}*{c} = {ps * ps * c} "

@@ -26,7 +26,7 @@ import functools
 import flax.linen as nn
 
 from flowzoo import bijectors as fb
-from flowzoo.models.base import ImageFlow
+from flowzoo.models.base import ImageFlow, check_patch_size
 from flowzoo.nets import ResMLP
 
 
@@ -130,10 +130,7 @@ def validate(cfg, shape):
   """Raises ValueError naming the config.model field that cannot work, and the fix."""
   h, w, _ = shape
   p = cfg.patch_size
-  if p < 1 or h % p or w % p:
-    raise ValueError(
-        f"config.model.patch_size={p} does not divide the image of {h}x{w} "
-        f"(config.data.shape); choose a divisor of both, e.g. 4 at 32x32 or 8 at 64x64.")
+  check_patch_size(p, shape)
   if (h // p) * (w // p) < 2 or p * p * shape[2] < 2:
     raise ValueError(f"config.model.patch_size={p} leaves fewer than 2 patches or "
                      "features to couple; choose a smaller patch size.")
