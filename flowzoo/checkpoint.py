@@ -6,10 +6,12 @@ checkpoint under a temporary name and renames it when complete, so a pre-empted
 save never leaves a checkpoint that looks finished.
 """
 import json
+import logging as std_logging
 
 import jax
 import ml_collections
 import orbax.checkpoint as ocp
+from absl import logging
 from etils import epath
 
 # What a checkpoint's variables depend on: a run may change its schedule or
@@ -80,3 +82,9 @@ def save(mngr, step, state):
 def abstract(tree, sharding):
   """ShapeDtypeStructs of `tree` (arrays or structs) placed with `sharding`."""
   return jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding), tree)
+
+
+def quiet_orbax_logging():
+  """Keeps Orbax's per-checkpoint INFO chatter out of a command's progress log."""
+  logging.get_absl_logger().addFilter(
+      lambda r: r.levelno >= std_logging.WARNING or "/orbax/" not in r.pathname)

@@ -8,7 +8,6 @@ Without --workdir the run goes to runs/<config>-<time>. A workdir that already
 holds a run is resumed from its last checkpoint. On several hosts, pass
 --multihost so that jax.distributed.initialize() joins the processes first.
 """
-import logging as std_logging
 import os
 import time
 
@@ -16,7 +15,7 @@ import jax
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from flowzoo import train
+from flowzoo import checkpoint, train
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Config file, path[:arg].")
 _WORKDIR = flags.DEFINE_string("workdir", None, "Run directory; default runs/<config>-<time>.")
@@ -30,16 +29,10 @@ def default_workdir(config_file):
   return os.path.join("runs", f"{name}{'-' + arg if arg else ''}-{time.strftime('%Y%m%d-%H%M%S')}")
 
 
-def _quiet_orbax():
-  """Keeps Orbax's per-checkpoint INFO chatter out of the progress log."""
-  logging.get_absl_logger().addFilter(
-      lambda r: r.levelno >= std_logging.WARNING or "/orbax/" not in r.pathname)
-
-
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  _quiet_orbax()
+  checkpoint.quiet_orbax_logging()
   if _MULTIHOST.value:
     jax.distributed.initialize()
   config_file = config_flags.get_config_filename(flags.FLAGS["config"])

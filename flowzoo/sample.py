@@ -20,7 +20,7 @@ import numpy as np
 from absl import app, flags
 
 import flowzoo
-from flowzoo import data, images as image_lib, models, train
+from flowzoo import checkpoint, data, images as image_lib, models, train
 
 # Glow's 0.7 and DenseFlow's 0.8 (REFERENCE.md) between the mode (0) and the model (1).
 TEMPERATURES = ("0", "0.5", "0.7", "0.8", "1.0")
@@ -97,6 +97,7 @@ def _beside(out, suffix):
 
 def main(argv):
   del argv
+  checkpoint.quiet_orbax_logging()
   model, variables, config = flowzoo.load(_WORKDIR.value, step=_STEP.value)
   rng = jax.random.PRNGKey(_SEED.value)
   images = train.sample(model, variables, _NUM.value, _TEMPERATURE.value, rng)
