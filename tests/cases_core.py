@@ -14,6 +14,7 @@ CASES = [
     Case("actnorm", fb.ActNorm, (3, 4, 5)),
     Case("lu", fb.LULinear, (3, 2, 6), identity_at_init=True),
     Case("rlu", lambda: fb.LULinear(reverse=True), (3, 2, 6)),
+    Case("lu_masked", lambda: fb.LULinear(masked=True), (3, 2, 6), identity_at_init=True),
     Case("conv1x1_lu", fb.LULinear, (2, 3, 3, 3), identity_at_init=True),
     *[Case(f"coupling_{scale}{'_flip' if flip else ''}",
            functools.partial(fb.AffineCoupling, _mlp, scale=scale, flip=flip),

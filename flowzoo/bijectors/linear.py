@@ -25,15 +25,28 @@ def _lu(packed):
 
 
 class LULinear(Bijector):
-  """z = W x + b on every row, W = P L U; `reverse` makes P the reversal (RLU)."""
+  """z = W x + b on every row, W = P L U; `reverse` makes P the reversal (RLU).
+
+  `masked` stores L and U as whole d x d matrices whose unused halves are masked
+  out, plus the log-diagonal: the same map with 2d^2 + d stored numbers, as the
+  PyTorch port of Glow (rosinality/glow-pytorch) stores it, so that its parameter
+  count and checkpoints can be matched.
+  """
   reverse: bool = False
   use_bias: bool = True
+  masked: bool = False
 
   @nn.compact
   def __call__(self, x, inverse=False, train=False, temperature=1.0):
     d = x.shape[-1]
-    packed = self.param("lu", nn.initializers.zeros, (d, d), x.dtype)
-    bias = (self.param("bias", nn.initializers.zeros, (d,), x.dtype)
+    zeros = nn.initializers.zeros
+    if self.masked:
+      packed = (jnp.tril(self.param("lower", zeros, (d, d), x.dtype), -1)
+                + jnp.triu(self.param("upper", zeros, (d, d), x.dtype), 1)
+                + jnp.diag(self.param("logdiag", zeros, (d,), x.dtype)))
+    else:
+      packed = self.param("lu", zeros, (d, d), x.dtype)
+    bias = (self.param("bias", zeros, (d,), x.dtype)
             if self.use_bias else jnp.zeros((d,), x.dtype))
     lower, upper = _lu(packed)
     ldj = batch_ldj(x, jnp.sum(jnp.diag(packed)))

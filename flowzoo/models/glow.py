@@ -47,7 +47,7 @@ class DropBits(fb.Bijector):
 class StepOfFlow(fb.Bijector):
   width: int
   coupling: str  # 'affine' or 'additive'
-  conv1x1: str  # 'plain' or 'lu'
+  conv1x1: str  # 'plain', 'lu' or 'lu_masked'
   edge_padding: bool
   net_actnorm: bool
 
@@ -57,7 +57,8 @@ class StepOfFlow(fb.Bijector):
         out, self.width, self.edge_padding, self.net_actnorm, name=name)
     layers = [
         fb.ActNorm(),
-        fb.Conv1x1() if self.conv1x1 == "plain" else fb.LULinear(use_bias=False),
+        fb.Conv1x1() if self.conv1x1 == "plain" else
+        fb.LULinear(use_bias=False, masked=self.conv1x1 == "lu_masked"),
         fb.AffineCoupling(net, scale="sigmoid_h2" if self.coupling == "affine" else "additive",
                           interleaved=True),
     ]
@@ -115,17 +116,19 @@ class GlowPrior(nn.Module):
   shapes: tuple
   learn_top: bool
   edge_padding: bool
+  # The release convolves 2c channels of zeros into (mean, log-std); the PyTorch
+  # port convolves c.
+  top_zeros: int = 2
 
   def setup(self):
     if self.learn_top:
-      # The release convolves 2c channels of zeros into (mean, log-std).
       self.top = ZeroConv(2 * self.shapes[-1][-1], self.edge_padding)
 
   def _top(self):
     if not self.learn_top:
       return 0.0, 0.0
     h, w, c = self.shapes[-1]
-    out = self.top(jnp.zeros((1, h, w, 2 * c)))
+    out = self.top(jnp.zeros((1, h, w, self.top_zeros * c)))
     return out[..., :c], out[..., c:]
 
   def log_prob(self, z):
@@ -150,6 +153,7 @@ class Glow(ImageFlow):
   edge_padding: bool = True
   net_actnorm: bool = True
   learn_top: bool = True
+  top_zeros: int = 2
   n_bits: int = 8
   remat: bool = False
 
@@ -162,14 +166,15 @@ class Glow(ImageFlow):
     self.flow = MultiScale(step, self.levels, self.steps_per_level, self.edge_padding,
                            self.remat)
     self.prior = GlowPrior(latent_shapes(self.shape, self.levels), self.learn_top,
-                           self.edge_padding)
+                           self.edge_padding, self.top_zeros)
 
 
 def from_config(cfg, shape):
   return Glow(
       shape=shape, levels=cfg.levels, steps_per_level=cfg.steps_per_level, width=cfg.width,
       coupling=cfg.coupling, conv1x1=cfg.conv1x1, edge_padding=cfg.edge_padding,
-      net_actnorm=cfg.net_actnorm, learn_top=cfg.learn_top, n_bits=cfg.n_bits,
+      net_actnorm=cfg.net_actnorm, learn_top=cfg.learn_top, top_zeros=cfg.top_zeros,
+      n_bits=cfg.n_bits,
       remat=cfg.remat)
 
 
@@ -185,8 +190,11 @@ def validate(cfg, shape):
         f"{2**cfg.levels} must divide H={h} and W={w} (config.data.shape); use fewer levels.")
   if cfg.coupling not in ("affine", "additive"):
     raise ValueError(f"config.model.coupling={cfg.coupling!r}: choose 'affine' or 'additive'.")
-  if cfg.conv1x1 not in ("plain", "lu"):
-    raise ValueError(f"config.model.conv1x1={cfg.conv1x1!r}: choose 'plain' or 'lu'.")
+  if cfg.conv1x1 not in ("plain", "lu", "lu_masked"):
+    raise ValueError(f"config.model.conv1x1={cfg.conv1x1!r}: choose 'plain', 'lu' or "
+                     "'lu_masked'.")
+  if cfg.top_zeros not in (1, 2):
+    raise ValueError(f"config.model.top_zeros={cfg.top_zeros}: choose 2 (release) or 1 (port).")
   if not 1 <= cfg.n_bits <= 8:
     raise ValueError(f"config.model.n_bits={cfg.n_bits} must lie in 1..8.")
 
@@ -200,10 +208,12 @@ def default_config():
       steps_per_level=32,   # K: steps of flow per level (README: --depth 32)
       width=512,            # channels of the coupling network's hidden convs (--width)
       coupling="affine",    # 'affine' (scale sigmoid(h + 2)) or 'additive' (--flow_coupling)
-      conv1x1="plain",      # 'plain' W with random rotation init (released) or 'lu'
+      conv1x1="plain",      # 'plain' W with random rotation init (released), 'lu', or
+                            # 'lu_masked' (LU stored as the PyTorch port stores it)
       edge_padding=True,    # 3x3 convs see a channel marking the zero padding (released)
       net_actnorm=True,     # ActNorm instead of biases in the coupling network (released)
       learn_top=True,       # learned top prior instead of N(0, I) (--learntop)
+      top_zeros=2,          # the top prior convolves top_zeros * C channels of zeros (port: 1)
       n_bits=8,             # bits per colour kept from the 8-bit data (--n_bits_x)
       remat=False,          # recompute activations in the backward pass (saves memory)
   ))
