@@ -6,7 +6,7 @@ MixerFlow's Table 1 (arXiv 2310.16777) compares against Glow rows of 11.02M
 parameters (3.51 bpd on CIFAR-10, 4.32 on ImageNet32), the small Glow of the
 Emerging-convolutions and Woodbury papers: L = 3 levels of K = 8 steps with coupling
 networks of width 512. With the release's switches that model has 11,216,628
-parameters (+1.8%); with ":port" (LU, no edge padding, biases) 11,074,224 (+0.5%).
+parameters (+1.8%); with ":port" (the PyTorch port's switches) 11,057,616 (+0.3%).
 MixerFlow's own CIFAR-10 model has 11,358,342. Everything else is the release's
 CIFAR-10 run (configs/glow_cifar10.py).
 """

@@ -76,7 +76,10 @@ def test_11m_variant_is_near_mixerflow_table1():
   n = count(config("glow_cifar10_11m.py"))
   assert n == 11_216_628
   assert abs(n / 11.02e6 - 1) < 0.02  # MixerFlow Table 1's Glow rows: 11.02M
-  assert count(config("glow_cifar10_11m.py:port")) == 11_074_224
+  # With the port's switches (its masked LU storage and narrower top prior).
+  port = count(config("glow_cifar10_11m.py:port"))
+  assert port == 11_057_616
+  assert abs(port / 11.02e6 - 1) < 0.01
 
 
 def test_additive_coupling_network_outputs_the_shift_only():
