@@ -20,6 +20,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from flowzoo.nets.conv import Conv
+
 # PyTorch's default conv weight init (kaiming_uniform with a = sqrt(5)), which the
 # release never overrides: U(-1/sqrt(fan_in), 1/sqrt(fan_in)). Biases start at zero.
 TORCH_INIT = nn.initializers.variance_scaling(1.0 / 3.0, "fan_in", "uniform")
@@ -28,7 +30,7 @@ zeros = nn.initializers.zeros
 
 def conv(features, kernel=1, **kw):
   kw.setdefault("kernel_init", TORCH_INIT)
-  return nn.Conv(features, (kernel, kernel), padding="SAME" if kernel > 1 else "VALID", **kw)
+  return Conv(features, (kernel, kernel), padding="SAME", **kw)
 
 
 class GatedConv(nn.Module):
@@ -135,6 +137,7 @@ class DequantizationContext(nn.Module):
   @nn.compact
   def __call__(self, x, train: bool = False):
     x = DenseBlock(self.features, self.depth, self.growth)(x)
+    # Strided, and run once per step outside any scan: nn.Conv is fast here.
     x = nn.Conv(self.features, (2, 2), strides=(2, 2), padding="VALID",
                 kernel_init=TORCH_INIT)(x)
     return DenseBlock(self.features, self.depth, self.growth)(x)

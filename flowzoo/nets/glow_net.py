@@ -16,6 +16,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from flowzoo.bijectors import ActNorm
+from flowzoo.nets.conv import Conv
 
 # Hidden conv weights ~ N(0, 0.05^2), the release's default_initializer.
 _HIDDEN_INIT = nn.initializers.normal(0.05)
@@ -24,11 +25,11 @@ _HIDDEN_INIT = nn.initializers.normal(0.05)
 def conv3x3(x, features, edge_padding, **kw):
   """A 3x3 'SAME' conv, with the release's edge-padding channel when asked."""
   if not edge_padding:
-    return nn.Conv(features, (3, 3), padding="SAME", **kw)(x)
+    return Conv(features, (3, 3), padding="SAME", **kw)(x)
   pad = ((0, 0), (1, 1), (1, 1), (0, 0))
   edge = jnp.pad(jnp.zeros((*x.shape[:-1], 1), x.dtype), pad, constant_values=1)
   x = jnp.concatenate([jnp.pad(x, pad), edge], axis=-1)
-  return nn.Conv(features, (3, 3), padding="VALID", **kw)(x)
+  return Conv(features, (3, 3), padding="VALID", **kw)(x)
 
 
 class ZeroConv(nn.Module):
@@ -54,5 +55,5 @@ class GlowNet(nn.Module):
     kw = dict(use_bias=not self.actnorm, kernel_init=_HIDDEN_INIT)
     norm = (lambda h: ActNorm()(h)[0]) if self.actnorm else (lambda h: h)
     h = nn.relu(norm(conv3x3(x, self.width, self.edge_padding, **kw)))
-    h = nn.relu(norm(nn.Conv(self.width, (1, 1), **kw)(h)))
+    h = nn.relu(norm(Conv(self.width, (1, 1), **kw)(h)))
     return ZeroConv(self.out_features, self.edge_padding)(h)
