@@ -16,6 +16,9 @@ CASES = [
     Case("rlu", lambda: fb.LULinear(reverse=True), (3, 2, 6)),
     Case("lu_masked", lambda: fb.LULinear(masked=True), (3, 2, 6), identity_at_init=True),
     Case("conv1x1_lu", fb.LULinear, (2, 3, 3, 3), identity_at_init=True),
+    Case("lu_rotation", lambda: fb.LULinear(rotation_init=True), (3, 2, 6)),
+    Case("lu_masked_rotation", lambda: fb.LULinear(masked=True, rotation_init=True),
+         (3, 2, 6)),
     *[Case(f"coupling_{scale}{'_flip' if flip else ''}",
            functools.partial(fb.AffineCoupling, _mlp, scale=scale, flip=flip),
            (3, 2, 7), identity_at_init=scale != "sigmoid_h2")

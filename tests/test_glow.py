@@ -82,6 +82,22 @@ def test_11m_variant_is_near_mixerflow_table1():
   assert abs(port / 11.02e6 - 1) < 0.01
 
 
+@pytest.mark.parametrize("masked", [False, True])
+def test_lu_conv1x1_starts_as_a_random_rotation(masked):
+  """The release's LU branch: W = P L U factored from a random rotation, not the identity."""
+  layer = fb.LULinear(use_bias=False, masked=masked, rotation_init=True)
+  x = jax.random.normal(jax.random.key(0), (5, 4, 4, 6))
+  variables = layer.init(jax.random.key(1), x, method="forward")
+  z, ldj = layer.apply(variables, x, method="forward")
+  w = layer.apply(variables, jnp.eye(6), method="forward")[0].T  # columns W e_i
+  np.testing.assert_allclose(w @ w.T, np.eye(6), atol=1e-5)
+  assert np.abs(w - np.eye(6)).max() > 0.1
+  np.testing.assert_allclose(ldj, 0.0, atol=1e-5)
+  np.testing.assert_allclose(jnp.linalg.norm(z, axis=-1), jnp.linalg.norm(x, axis=-1),
+                             rtol=1e-5)
+  assert set(variables["consts"]) == {"sign", "permutation"}
+
+
 def test_additive_coupling_network_outputs_the_shift_only():
   cfg = config("glow_cifar10_11m.py")
   cfg.model.coupling = "additive"

@@ -6,7 +6,10 @@ triangular L and upper triangular U whose diagonal is exp(logdiag). MixerFlow's
 RLU takes P as the reversal of the features. L, U and the log-diagonal are stored
 packed in one d x d matrix, so the layer has d^2 + d trainable parameters with its
 bias, and it starts as the identity (all zeros) as MixerFlow's identity
-initialisation asks.
+initialisation asks. With `rotation_init` it starts instead as a random rotation,
+factored once at init into W = P L U, as the LU variant of the openai/glow release
+starts: P and the signs of U's diagonal are then frozen (the 'consts' collection)
+and L, U and log|diag U| are trained.
 """
 import flax.linen as nn
 import jax
@@ -17,10 +20,10 @@ from flowzoo.bijectors.base import Bijector, batch_ldj
 HIGHEST = jax.lax.Precision.HIGHEST
 
 
-def _lu(packed):
+def _lu(packed, sign):
   d = packed.shape[0]
   lower = jnp.tril(packed, -1) + jnp.eye(d, dtype=packed.dtype)
-  upper = jnp.triu(packed, 1) + jnp.diag(jnp.exp(jnp.diag(packed)))
+  upper = jnp.triu(packed, 1) + jnp.diag(sign * jnp.exp(jnp.diag(packed)))
   return lower, upper
 
 
@@ -35,27 +38,41 @@ class LULinear(Bijector):
   reverse: bool = False
   use_bias: bool = True
   masked: bool = False
+  rotation_init: bool = False
 
   @nn.compact
   def __call__(self, x, inverse=False, train=False, temperature=1.0):
     d = x.shape[-1]
-    zeros = nn.initializers.zeros
+    zeros = jnp.zeros((d, d), x.dtype)
+    start = dict(permutation=jnp.eye(d, dtype=x.dtype), lower=zeros, upper=zeros,
+                 logdiag=jnp.zeros((d,), x.dtype), sign=jnp.ones((d,), x.dtype))
+    if self.rotation_init and self.is_initializing():
+      w = nn.initializers.orthogonal()(self.make_rng("params"), (d, d), x.dtype)
+      p, l, u = jax.scipy.linalg.lu(w)
+      start = dict(permutation=p, lower=l, upper=u, logdiag=jnp.log(jnp.abs(jnp.diag(u))),
+                   sign=jnp.sign(jnp.diag(u)))
     if self.masked:
-      packed = (jnp.tril(self.param("lower", zeros, (d, d), x.dtype), -1)
-                + jnp.triu(self.param("upper", zeros, (d, d), x.dtype), 1)
-                + jnp.diag(self.param("logdiag", zeros, (d,), x.dtype)))
+      packed = (jnp.tril(self.param("lower", lambda _: start["lower"]), -1)
+                + jnp.triu(self.param("upper", lambda _: start["upper"]), 1)
+                + jnp.diag(self.param("logdiag", lambda _: start["logdiag"])))
     else:
-      packed = self.param("lu", zeros, (d, d), x.dtype)
-    bias = (self.param("bias", zeros, (d,), x.dtype)
+      packed = self.param("lu", lambda _: jnp.tril(start["lower"], -1) + jnp.triu(start["upper"], 1)
+                          + jnp.diag(start["logdiag"]))
+    frozen = lambda name: self.variable("consts", name, lambda: start[name]).value
+    sign, permutation = (frozen("sign"), frozen("permutation")) if self.rotation_init else (1.0, None)
+    bias = (self.param("bias", nn.initializers.zeros, (d,), x.dtype)
             if self.use_bias else jnp.zeros((d,), x.dtype))
-    lower, upper = _lu(packed)
+    lower, upper = _lu(packed, sign)
     ldj = batch_ldj(x, jnp.sum(jnp.diag(packed)))
     if not inverse:
       if self.reverse:
         x = x[..., ::-1]
-      z = jnp.einsum("...j,ij->...i", x, lower @ upper, precision=HIGHEST)
+      w = permutation @ lower @ upper if self.rotation_init else lower @ upper
+      z = jnp.einsum("...j,ij->...i", x, w, precision=HIGHEST)
       return z + bias, ldj
     rows = (x - bias).reshape(-1, d).T
+    if self.rotation_init:
+      rows = jnp.matmul(permutation.T, rows, precision=HIGHEST)
     rows = jax.scipy.linalg.solve_triangular(lower, rows, lower=True, unit_diagonal=True)
     rows = jax.scipy.linalg.solve_triangular(upper, rows, lower=False)
     x = rows.T.reshape(x.shape)

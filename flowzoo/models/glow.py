@@ -11,7 +11,7 @@ Top to bottom:
      whose mean and log-std a zero-initialised 3x3 conv of the kept half gives;
   3. a step of flow (Table 1): ActNorm (data-dependent init) -> invertible 1x1
      convolution (plain W with a random rotation init as released, or
-     LU-decomposed) -> coupling, affine with scale sigmoid(h + 2) and
+     LU-decomposed, starting from the LU factors of a random rotation) -> coupling, affine with scale sigmoid(h + 2) and
      shift-then-scale on the interleaved outputs of the network, or additive;
   4. the last level's latent under a learned top prior, a zero-initialised conv
      of zeros (spatially varying through its edge padding), or N(0, I).
@@ -58,7 +58,7 @@ class StepOfFlow(fb.Bijector):
     layers = [
         fb.ActNorm(),
         fb.Conv1x1() if self.conv1x1 == "plain" else
-        fb.LULinear(use_bias=False, masked=self.conv1x1 == "lu_masked"),
+        fb.LULinear(use_bias=False, masked=self.conv1x1 == "lu_masked", rotation_init=True),
         fb.AffineCoupling(net, scale="sigmoid_h2" if self.coupling == "affine" else "additive",
                           interleaved=True),
     ]
@@ -208,8 +208,10 @@ def default_config():
       steps_per_level=32,   # K: steps of flow per level (README: --depth 32)
       width=512,            # channels of the coupling network's hidden convs (--width)
       coupling="affine",    # 'affine' (scale sigmoid(h + 2)) or 'additive' (--flow_coupling)
-      conv1x1="plain",      # 'plain' W with random rotation init (released), 'lu', or
-                            # 'lu_masked' (LU stored as the PyTorch port stores it)
+      conv1x1="plain",      # 'plain' W with random rotation init (as released), 'lu' (the
+                            # LU factors of a random rotation, trained: the release's
+                            # switched-off LU branch), or 'lu_masked' (that LU stored as
+                            # the PyTorch port stores it)
       edge_padding=True,    # 3x3 convs see a channel marking the zero padding (released)
       net_actnorm=True,     # ActNorm instead of biases in the coupling network (released)
       learn_top=True,       # learned top prior instead of N(0, I) (--learntop)
