@@ -10,6 +10,8 @@ README command: train.py --problem cifar10 --n_level 3 --depth 32 --flow_permuta
 switches of the best-known PyTorch port (rosinality/glow-pytorch): LU 1x1 convs
 stored as its masked L and U matrices, no edge padding, biases instead of ActNorm in
 the coupling network, and a top prior over c channels of zeros: 44,095,536 parameters.
+The release keeps a Polyak average of the weights but its train.py leaves the swap
+to it commented out, so its test numbers are of the raw weights, as flowzoo's are.
 """
 from flowzoo.config import base_config
 

@@ -12,6 +12,7 @@ _mlp = functools.partial(ResMLP, hidden=8)
 
 CASES = [
     Case("actnorm", fb.ActNorm, (3, 4, 5)),
+    Case("actnorm_logscale_factor", lambda: fb.ActNorm(logscale_factor=3.0), (3, 4, 5)),
     Case("lu", fb.LULinear, (3, 2, 6), identity_at_init=True),
     Case("rlu", lambda: fb.LULinear(reverse=True), (3, 2, 6)),
     Case("lu_masked", lambda: fb.LULinear(masked=True), (3, 2, 6), identity_at_init=True),

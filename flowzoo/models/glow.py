@@ -9,7 +9,8 @@ Top to bottom:
      (2x2 space to channel), K steps of flow and, except at the last level, a
      split: half of the channels is factored out under a conditional Gaussian
      whose mean and log-std a zero-initialised 3x3 conv of the kept half gives;
-  3. a step of flow (Table 1): ActNorm (data-dependent init) -> invertible 1x1
+  3. a step of flow (Table 1): ActNorm (data-dependent init; its log-scale is
+     stored divided by 3, the release's reparameterisation) -> invertible 1x1
      convolution (plain W with a random rotation init as released, or
      LU-decomposed, starting from the LU factors of a random rotation) -> coupling, affine with scale sigmoid(h + 2) and
      shift-then-scale on the interleaved outputs of the network, or additive;
@@ -56,7 +57,7 @@ class StepOfFlow(fb.Bijector):
     net = lambda out, name: GlowNet(
         out, self.width, self.edge_padding, self.net_actnorm, name=name)
     layers = [
-        fb.ActNorm(),
+        fb.ActNorm(logscale_factor=3.0),  # the release's actnorm reparameterisation
         fb.Conv1x1() if self.conv1x1 == "plain" else
         fb.LULinear(use_bias=False, masked=self.conv1x1 == "lu_masked", rotation_init=True),
         fb.AffineCoupling(net, scale="sigmoid_h2" if self.coupling == "affine" else "additive",

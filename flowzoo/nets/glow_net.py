@@ -4,7 +4,8 @@ openai/glow release).
 GlowNet, the coupling network: 3x3 conv to `width` -> ReLU -> 1x1 conv to `width`
 -> ReLU -> ZeroConv. Two details of the release are switches, on by default:
   actnorm       the two hidden convs have no bias and are followed by ActNorm
-                (data-dependent init), instead of a bias;
+                (data-dependent init, log-scale stored divided by 3 as released),
+                instead of a bias;
   edge_padding  a 3x3 conv sees one more input channel that is 1 on the zero
                 padding and 0 inside the image, so it can tell the border apart.
 ZeroConv is the release's conv2d_zeros: a 3x3 conv with zero-initialised weights
@@ -53,7 +54,7 @@ class GlowNet(nn.Module):
   @nn.compact
   def __call__(self, x, train: bool = False):
     kw = dict(use_bias=not self.actnorm, kernel_init=_HIDDEN_INIT)
-    norm = (lambda h: ActNorm()(h)[0]) if self.actnorm else (lambda h: h)
+    norm = (lambda h: ActNorm(logscale_factor=3.0)(h)[0]) if self.actnorm else (lambda h: h)
     h = nn.relu(norm(conv3x3(x, self.width, self.edge_padding, **kw)))
     h = nn.relu(norm(Conv(self.width, (1, 1), **kw)(h)))
     return ZeroConv(self.out_features, self.edge_padding)(h)
