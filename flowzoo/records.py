@@ -30,8 +30,8 @@ Record schema (every field is required; "|null" marks where null is allowed):
   steps               int  optimizer steps taken.
   examples_seen       int  training examples consumed (steps * global batch).
   train_flops         float|null  training compute estimate.
-  train_flops_method  str|null  how train_flops was estimated (e.g. XLA cost
-                      analysis of one step times steps).
+  train_flops_method  str|null  how train_flops was estimated (the trainer's:
+                      flowzoo.flops.METHOD).
   wall_time_s         float  wall-clock seconds of training.
   devices             str|int|list  the accelerators used.
   checkpoint          str|null  path of the evaluated Orbax checkpoint.

@@ -22,7 +22,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 import flowzoo
 from flowzoo import checkpoint, config as config_lib, data, evaluate, images as image_lib
-from flowzoo import models, optim, records
+from flowzoo import flops, models, optim, records
 from flowzoo.models.base import bits_per_dim
 
 # Non-parameter collections that a training step updates (conditioners' batch
@@ -222,7 +222,7 @@ def sample(model, variables, num, temperature, rng):
 
 def _record(config, config_file, out, step_fn, state, first_batch, wall_time, steps_this_run):
   """The leaderboard record of a finished run (schema: flowzoo/records.py)."""
-  flops_per_step, method = _flops_per_step(step_fn, state, first_batch)
+  flops_per_step = flops.flops(step_fn, state, first_batch)
   file, _, arg = (config_file or "").partition(":")
   return dict(
       model=config.model.name, config_file=file or None, config_arg=arg or None,
@@ -231,22 +231,6 @@ def _record(config, config_file, out, step_fn, state, first_batch, wall_time, st
       corruption=config.data.corruption, bpd=out["bpd"], bound=out["bound"],
       train_bpd=out["train_bpd"], params=out["params"], steps=config.train.steps,
       examples_seen=config.train.steps * config.train.batch_size,
-      train_flops=None if flops_per_step is None else flops_per_step * config.train.steps,
-      train_flops_method=method, wall_time_s=wall_time, devices=jax.device_count(),
+      train_flops=flops_per_step * config.train.steps, train_flops_method=flops.METHOD, wall_time_s=wall_time, devices=jax.device_count(),
       checkpoint=out["checkpoint"], flowzoo_version=flowzoo.__version__,
       git_commit=records.git_commit(), date=records.utc_now(), sample_grid=out["sample_grid"])
-
-
-def _flops_per_step(step_fn, state, batch):
-  """XLA's cost analysis of the lowered train step (no second compilation).
-
-  XLA counts the body of a loop once, not once per iteration, so for backbones
-  whose layers run under nn.scan this is a lower bound; the method string says so.
-  """
-  try:
-    cost = step_fn.lower(state, batch).cost_analysis()
-    cost = cost[0] if isinstance(cost, (list, tuple)) else cost
-    return float(cost["flops"]), "xla cost_analysis of the train step x steps (scan bodies counted once: a lower bound)"
-  except Exception as e:  # Cost analysis is optional on some backends.
-    logging.warning("No FLOP estimate: %s", e)
-    return None, None

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 import flowzoo
-from flowzoo import data, records, sweep
+from flowzoo import data, flops, records, sweep
 
 # Members run on one CPU device, as a user's run does: conftest's eight emulated
 # devices would only slow every subprocess down.
@@ -115,6 +115,9 @@ def test_toy_sweep_writes_one_record_per_member_into_one_board(finished_sweep):
     assert r["steps"] == 3 and np.isfinite(r["bpd"])
     assert r["workdir"].startswith(str(finished_sweep / "runs"))
     assert r["config"]["model"]["num_layers"] == 2
+    assert r["train_flops_method"] == flops.METHOD
+  narrow, wide = sorted(found, key=lambda r: r["config"]["model"]["hidden"])
+  assert 0 < narrow["train_flops"] < wide["train_flops"]
 
 
 def test_rerun_skips_finished_members(finished_sweep, sweep_file):
