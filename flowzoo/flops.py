@@ -29,16 +29,16 @@ def _jaxprs(value):
 
 def _product_flops(eqn):
   name = eqn.primitive.name
+  if name not in ("dot_general", "conv_general_dilated"):
+    return 0
   out = math.prod(eqn.outvars[0].aval.shape)
   if name == "dot_general":
     (contract, _), _ = eqn.params["dimension_numbers"]
     lhs = eqn.invars[0].aval.shape
     return 2 * out * math.prod(lhs[d] for d in contract)
-  if name == "conv_general_dilated":
-    rhs = eqn.invars[1].aval.shape
-    out_features = rhs[eqn.params["dimension_numbers"].rhs_spec[0]]
-    return 2 * out * math.prod(rhs) // out_features
-  return 0
+  rhs = eqn.invars[1].aval.shape
+  out_features = rhs[eqn.params["dimension_numbers"].rhs_spec[0]]
+  return 2 * out * math.prod(rhs) // out_features
 
 
 def jaxpr_flops(jaxpr):
