@@ -4,17 +4,19 @@ Every conditioner of Glow and DenseFlow sits inside a scanned stack of layers
 (fb.Repeat), and XLA:CPU computes the kernel gradient of a convolution inside a
 while loop 50-150x slower than outside one (a 1x1 conv 512 -> 512 at 32x16x16:
 0.16 s plain, 8.4 s in a scan; a 3x3 one: 0.58 s and 94 s), which made a Glow train
-step take minutes. Written as shifted copies and a matmul, the kernel gradient is a
-matmul too and runs at matmul speed everywhere; GPUs run it as GEMMs. The shifted
-copies go on the narrower side: kh*kw copies of the input when it has fewer channels
-than the output (im2col), else one product to kh*kw*features channels whose shifted
-slices are summed.
+step take minutes. On CPU the conv is therefore written as shifted copies and a
+matmul, so that its kernel gradient is a matmul too and runs at matmul speed. The
+shifted copies go on the narrower side: kh*kw copies of the input when it has fewer
+channels than the output (im2col), else one product to kh*kw*features channels whose
+shifted slices are summed. Other backends keep lax's convolution (cuDNN on GPUs),
+which has neither the slowdown nor the copies' memory.
 
 The variables are nn.Conv's ('kernel' of shape (kh, kw, in, out) and 'bias'), and
 'SAME' pads as nn.Conv does ((k-1)//2 before, k//2 after), so the two are
 interchangeable (tests/test_nets.py checks that they agree).
 """
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 
 
@@ -57,7 +59,11 @@ class Conv(nn.Module):
   def __call__(self, x):
     kernel = self.param("kernel", self.kernel_init,
                         (*self.kernel_size, x.shape[-1], self.features), x.dtype)
-    y = conv_as_matmul(x, kernel, self.padding)
+    if jax.default_backend() == "cpu":
+      y = conv_as_matmul(x, kernel, self.padding)
+    else:
+      y = jax.lax.conv_general_dilated(x, kernel, (1, 1), _pads(self.kernel_size, self.padding),
+                                       dimension_numbers=("NHWC", "HWIO", "NHWC"))
     if self.use_bias:
       y = y + self.param("bias", self.bias_init, (self.features,), x.dtype)
     return y
