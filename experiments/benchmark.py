@@ -3,7 +3,9 @@
     python experiments/benchmark.py --config=configs/mixerflow_cifar10.py --batch_size=32
 
 Prints, for each of the train step, the forward log-likelihood and sampling:
-compile seconds, seconds per call, images/s, and its normalized cost. Shared
+compile seconds, seconds per call, images/s, its FLOPs (flowzoo/flops.py: matrix
+products and convolutions, scanned layers counted per iteration) and the GFLOP/s
+they ran at, and its normalized cost. Shared
 machines change speed from minute to minute, so right before and after each timed
 loop the same process measures the float32 matmul speed of a jitted
 (2048x256)@(256x1024) product (best of 20); the normalized cost of a call is its
@@ -24,7 +26,7 @@ import numpy as np
 from absl import app, flags
 from ml_collections import config_flags
 
-from flowzoo import models, optim, train
+from flowzoo import flops, models, optim, train
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Config file, path[:arg].")
 _BATCH = flags.DEFINE_integer("batch_size", 32, "Global batch of every timed call.")
@@ -49,6 +51,7 @@ def matmul_gflops(repeats=20):
 
 def measure(name, fn, args, steps, batch):
   """Compiles fn(*args), then times `steps` calls between two matmul measurements."""
+  gflop = flops.flops(fn, *args) / 1e9
   t = time.perf_counter()
   compiled = fn.lower(*args).compile()
   compile_s = time.perf_counter() - t
@@ -62,10 +65,12 @@ def measure(name, fn, args, steps, batch):
   after = matmul_gflops()
   gflops = (before + after) / 2
   row = dict(name=name, compile_s=compile_s, seconds=seconds, images_per_s=batch / seconds,
-             gflops_before=before, gflops_after=after, normalized_cost=seconds * gflops)
+             gflop=gflop, gflops_before=before, gflops_after=after,
+             normalized_cost=seconds * gflops)
   print(f"{name:>14}: compile {compile_s:6.1f} s | {seconds:8.4f} s/call | "
-        f"{batch / seconds:9.1f} images/s | matmul {before:6.1f} -> {after:6.1f} GFLOP/s | "
-        f"normalized cost {seconds * gflops:8.1f}", flush=True)
+        f"{batch / seconds:9.1f} images/s | {gflop:8.1f} GFLOP at {gflop / seconds:6.1f} GFLOP/s | "
+        f"matmul {before:6.1f} -> {after:6.1f} GFLOP/s | normalized cost {seconds * gflops:8.1f}",
+        flush=True)
   return row
 
 
