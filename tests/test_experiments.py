@@ -101,3 +101,15 @@ def test_linear_probe_separates_linearly_separable_latents(linear_probe):
       train_z, rng.integers(0, 3, 600), test_z, rng.integers(0, 3, 300), num_classes=3,
       steps=300, batch=64, lr=1e-2, rng=jax.random.PRNGKey(0))
   assert acc < 0.45 and loss > np.log(3) - 0.05
+
+
+def test_linear_probe_scores_the_classifier_before_it_overfits(linear_probe):
+  """More features than images and labels that are noise: trained to the end, the
+  classifier's test loss would climb far above chance; the held-out check keeps it near."""
+  rng = np.random.default_rng(1)
+  z = rng.normal(size=(700, 400)).astype(np.float32)
+  y = rng.integers(0, 3, 700)
+  loss, _, train_acc = linear_probe.train_probe(
+      z[:400], y[:400], z[400:], y[400:], num_classes=3, steps=1000, batch=64, lr=1e-2,
+      rng=jax.random.PRNGKey(0))
+  assert loss < np.log(3) + 0.1
