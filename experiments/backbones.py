@@ -12,7 +12,7 @@ DenseFlow join at the same size. The other experiments start from these configs.
 """
 import os
 
-from flowzoo.config import base_config, load_config
+from flowzoo.config import load_config
 
 BACKBONES = ("mixerflow", "glow", "jet", "denseflow")
 SCALES = ("toy", "paper")
@@ -55,22 +55,12 @@ def toy(backbone):
   return config
 
 
-def mixerflow_paper(dataset="cifar10"):
-  """MixerFlow's CIFAR-10 model and recipe (Table 9): 11,358,342 parameters."""
-  config = base_config("mixerflow")  # the model defaults are Table 9's CIFAR-10 column
-  config.data.update(name=dataset, shape=(32, 32, 3))
-  # Table 9: Adam(0.9, 0.999), lr 1e-3 with cosine decay to 0, clip 5.0, batch 512,
-  # 400K steps (500K on ImageNet32).
-  config.train.update(batch_size=512, steps=400_000, optimizer="adam", lr=1e-3, b1=0.9,
-                      b2=0.999, schedule="cosine", grad_clip=5.0)
-  config.checkpoint.every_steps = 5_000
-  return config
-
-
 def paper(backbone):
   """CIFAR-10 at MixerFlow's size, 11.36M parameters, each with its paper's recipe."""
   if backbone == "mixerflow":
-    return mixerflow_paper()
+    config = _file("mixerflow_cifar10.py")  # Table 9's CIFAR-10 model and recipe: 11,358,342
+    config.checkpoint.every_steps = 5_000
+    return config
   if backbone == "glow":
     return _file("glow_cifar10_11m.py")  # 11,216,628: Table 1's Glow row, L=3, K=8, width 512
   if backbone == "jet":
