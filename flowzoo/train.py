@@ -202,7 +202,7 @@ def train_and_evaluate(config, workdir, *, stop_after_steps=None, config_file=No
          "checkpoint": str(workdir / "checkpoints" / str(config.train.steps))}
   if config.leaderboard.dir and jax.process_index() == 0:
     record = _record(config, config_file, out, step_fn, state, first,
-                     wall_time=time.time() - started, steps_this_run=last - start)
+                     wall_time=time.time() - started)
     out["record"] = str(records.write_record(config.leaderboard.dir, {**record, "workdir": str(workdir)}))
     logging.info("Leaderboard record: %s", out["record"])
   writer.flush()
@@ -220,7 +220,7 @@ def sample(model, variables, num, temperature, rng):
   return np.asarray(_sample(model, variables, num, temperature, rng))
 
 
-def _record(config, config_file, out, step_fn, state, first_batch, wall_time, steps_this_run):
+def _record(config, config_file, out, step_fn, state, first_batch, wall_time):
   """The leaderboard record of a finished run (schema: flowzoo/records.py)."""
   flops_per_step = flops.flops(step_fn, state, first_batch)
   file, _, arg = (config_file or "").partition(":")
@@ -231,6 +231,7 @@ def _record(config, config_file, out, step_fn, state, first_batch, wall_time, st
       corruption=config.data.corruption, bpd=out["bpd"], bound=out["bound"],
       train_bpd=out["train_bpd"], params=out["params"], steps=config.train.steps,
       examples_seen=config.train.steps * config.train.batch_size,
-      train_flops=flops_per_step * config.train.steps, train_flops_method=flops.METHOD, wall_time_s=wall_time, devices=jax.device_count(),
+      train_flops=flops_per_step * config.train.steps, train_flops_method=flops.METHOD,
+      wall_time_s=wall_time, devices=jax.device_count(),
       checkpoint=out["checkpoint"], flowzoo_version=flowzoo.__version__,
       git_commit=records.git_commit(), date=records.utc_now(), sample_grid=out["sample_grid"])

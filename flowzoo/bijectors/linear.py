@@ -46,6 +46,8 @@ class LULinear(Bijector):
     zeros = jnp.zeros((d, d), x.dtype)
     start = dict(permutation=jnp.eye(d, dtype=x.dtype), lower=zeros, upper=zeros,
                  logdiag=jnp.zeros((d,), x.dtype), sign=jnp.ones((d,), x.dtype))
+    # Flax also evaluates param initialisers abstractly in apply, to check shapes, so
+    # `start` always exists; only Module.init draws the rotation.
     if self.rotation_init and self.is_initializing():
       w = nn.initializers.orthogonal()(self.make_rng("params"), (d, d), x.dtype)
       p, l, u = jax.scipy.linalg.lu(w)
@@ -56,10 +58,12 @@ class LULinear(Bijector):
                 + jnp.triu(self.param("upper", lambda _: start["upper"]), 1)
                 + jnp.diag(self.param("logdiag", lambda _: start["logdiag"])))
     else:
-      packed = self.param("lu", lambda _: jnp.tril(start["lower"], -1) + jnp.triu(start["upper"], 1)
-                          + jnp.diag(start["logdiag"]))
+      packed = self.param("lu", lambda _: (jnp.tril(start["lower"], -1)
+                                           + jnp.triu(start["upper"], 1)
+                                           + jnp.diag(start["logdiag"])))
     frozen = lambda name: self.variable("consts", name, lambda: start[name]).value
-    sign, permutation = (frozen("sign"), frozen("permutation")) if self.rotation_init else (1.0, None)
+    sign, permutation = ((frozen("sign"), frozen("permutation")) if self.rotation_init
+                         else (1.0, None))
     bias = (self.param("bias", nn.initializers.zeros, (d,), x.dtype)
             if self.use_bias else jnp.zeros((d,), x.dtype))
     lower, upper = _lu(packed, sign)

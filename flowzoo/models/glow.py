@@ -12,8 +12,9 @@ Top to bottom:
   3. a step of flow (Table 1): ActNorm (data-dependent init; its log-scale is
      stored divided by 3, the release's reparameterisation) -> invertible 1x1
      convolution (plain W with a random rotation init as released, or
-     LU-decomposed, starting from the LU factors of a random rotation) -> coupling, affine with scale sigmoid(h + 2) and
-     shift-then-scale on the interleaved outputs of the network, or additive;
+     LU-decomposed, starting from the LU factors of a random rotation) ->
+     coupling, affine with scale sigmoid(h + 2) and shift-then-scale on the
+     interleaved outputs of the network, or additive;
   4. the last level's latent under a learned top prior, a zero-initialised conv
      of zeros (spatially varying through its edge padding), or N(0, I).
 
