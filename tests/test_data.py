@@ -222,6 +222,9 @@ def test_local_shuffle_permutes_patches_and_pixels_within(patch=4, size=16):
     (dict(name="no_such_dataset"), {}, "data.name"),
     (dict(name="flowzoo_shapes/cmyk"), {}, "data.name"),
     (dict(name="folder:/no/such/dir"), {}, "data.name"),
+    (dict(name="folder:"), {}, "data.name"),
+    (dict(data_dir=""), {}, "data.data_dir"),
+    (dict(eval_split=""), {}, "data.eval_split"),
     (dict(shape=(32, 32)), {}, "data.shape"),
     (dict(shape=(16, 16, 3)), {}, "data.shape"),
     (dict(resize="stretch"), {}, "data.resize"),
@@ -249,3 +252,122 @@ def test_bad_split_and_oversized_batch_name_the_field(shapes_dir):
       data.check_config(config)
   with pytest.raises(ValueError, match="global_batch_size"):
     get(make_config(shapes_dir, train_split="train[:10]"), batch=16)
+
+
+def test_unknown_tfds_name_is_one_short_message(tmp_path):
+  # TFDS's own error lists every dataset it knows: hundreds of lines.
+  config = make_config(str(tmp_path), name="cifar100000")
+  with pytest.raises(ValueError) as error:
+    data.check_config(config)
+  message = str(error.value)
+  assert len(message) < 600 and len(message.splitlines()) < 5, message
+  for hint in ("data.name='cifar100000'", "'cifar100'", "tfds.list_builders()",
+               "folder:PATH"):
+    assert hint in message
+  # A known dataset with an unknown config suggests its configs.
+  config.name = "downsampled_imagenet/63x63"
+  with pytest.raises(ValueError, match="downsampled_imagenet/64x64") as error:
+    data.check_config(config)
+  assert len(str(error.value)) < 600
+
+
+def write_corrupt_folder(root):
+  """root/{train,test}/: three small PNGs and garbage named bad.png each."""
+  rng = np.random.default_rng(0)
+  for split in ("train", "test"):
+    for i in range(3):
+      write_png(root / split / f"{i}.png",
+                rng.integers(0, 256, (8, 8, 3), dtype=np.uint8))
+    (root / split / "sub").mkdir()
+    (root / split / "sub" / "bad.png").write_bytes(b"not an image" * 8)
+
+
+def test_corrupt_folder_image_is_named_not_skipped(tmp_path, monkeypatch):
+  write_corrupt_folder(tmp_path / "imgs")
+  monkeypatch.chdir(tmp_path)  # A relative folder: messages name it absolute.
+  ds = get(make_config(None, name="folder:imgs", shape=(8, 8, 3)), batch=2,
+           eval_batch=2)
+  with pytest.raises(ValueError) as error:
+    take(ds.train(0), 2 * ds.steps_per_epoch)  # The bad file is in there.
+  message = str(error.value)
+  assert str(tmp_path / "imgs" / "train" / "sub" / "bad.png") in message
+  assert "1 file of data.train_split='train'" in message
+  assert "Remove or replace it" in message
+  assert "0.png" not in message  # Only the culprit.
+  with pytest.raises(ValueError,
+                     match=str(tmp_path / "imgs" / "test" / "sub" / "bad.png")):
+    list(ds.eval())
+
+
+def test_resolve_paths_makes_local_paths_absolute(tmp_path, monkeypatch):
+  monkeypatch.chdir(tmp_path)
+  config = make_config("tfds", name="folder:imgs/./")
+  resolved = data.resolve_paths(config)
+  assert resolved.name == f"folder:{tmp_path}/imgs"
+  assert resolved.data_dir == str(tmp_path / "tfds")
+  assert (config.name, config.data_dir) == ("folder:imgs/./", "tfds")  # A copy.
+  monkeypatch.chdir("/")
+  again = data.resolve_paths(resolved)  # Idempotent, from anywhere.
+  assert (again.name, again.data_dir) == (resolved.name, resolved.data_dir)
+  for name, data_dir in (("cifar10", None), ("mnist", "gs://bucket/tfds")):
+    same = data.resolve_paths(make_config(data_dir, name=name))
+    assert (same.name, same.data_dir) == (name, data_dir)
+  home = data.resolve_paths(make_config("~/tfds"))
+  assert home.data_dir == os.path.expanduser("~/tfds")
+
+
+def test_relative_folder_works_from_its_parent_and_resolved_from_anywhere(
+    tmp_path, monkeypatch):
+  for split in ("train", "test"):
+    for i in range(2):
+      write_png(tmp_path / "imgs" / split / f"{i}.png",
+                np.full((4, 4, 3), i, np.uint8))
+  config = make_config(None, name="folder:imgs", shape=(4, 4, 3))
+  monkeypatch.chdir(tmp_path)
+  resolved = data.resolve_paths(config)
+  assert next(get(config, batch=2).train(0)).shape == (2, 4, 4, 3)
+  monkeypatch.chdir("/")
+  assert next(get(resolved, batch=2).train(0)).shape == (2, 4, 4, 3)
+  with pytest.raises(ValueError, match=f"no directory /imgs"):
+    data.check_config(config)  # Relative to the new cwd, and said so.
+
+
+@pytest.mark.parametrize("shape, fix", [
+    ((32, 32), "data.shape=(32, 32, 3)"),
+    ((32, 32, 2), "C 1"),
+    ((0, 32, 3), "positive"),
+    ((32.0, 32, 3), "ints"),
+    ((32, 32, 3, 1), "(H, W, C)"),
+])
+def test_check_fields_rejects_bad_shapes_without_reading_data(shape, fix):
+  # name: a dataset that does not exist, so any dataset access would fail
+  # differently; check_fields looks at the fields only.
+  config = make_config("/no/such/dir", name="no_such_dataset")
+  config.shape = shape
+  with pytest.raises(ValueError) as error:
+    data.check_fields(config)
+  message = str(error.value)
+  assert message.startswith(f"data.shape={shape}") and "(H, W, C)" in message
+  assert fix in message
+  config.shape = (16, 16, 1)
+  data.check_fields(config)  # Fine: the name is not its business.
+
+
+def test_preparing_shapes_prints_one_line_and_no_progress(tmp_path, capfd,
+                                                          caplog, monkeypatch):
+  monkeypatch.setattr(shapes, "_NUM", {"train": 40, "test": 20})  # Fast.
+  config = make_config(str(tmp_path), name="flowzoo_shapes/gray",
+                       shape=(32, 32, 1))
+  data.check_config(config)  # Not prepared yet: must not warn about it.
+  ds = get(config, batch=8, eval_batch=8)
+  next(ds.train(0))
+  next(ds.eval())
+  out, err = capfd.readouterr()
+  assert out.splitlines() == [
+      f"flowzoo: preparing the embedded dataset flowzoo_shapes/gray in "
+      f"{tmp_path} (once, ~15 s)"]
+  assert "examples" not in err and "Downloading" not in err + out
+  warnings = [r.getMessage() for r in caplog.records if r.levelname in (
+      "WARNING", "ERROR")]
+  assert not [w for w in warnings if "dataset_info.json" in w
+              or "deprecated" in w], warnings

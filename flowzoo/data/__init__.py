@@ -1,7 +1,9 @@
 """Image datasets for flowzoo: TFDS, folders of files, and offline shapes.
 
     from flowzoo import data
-    data.check_config(config.data)                      # cheap; ValueError
+    data.check_fields(config.data)                     # no I/O; ValueError
+    config.data = data.resolve_paths(config.data)      # absolute, to save
+    data.check_config(config.data)                     # cheap; ValueError
     ds = data.get_datasets(config.data, global_batch_size=256,
                            eval_batch_size=500, seed=config.seed,
                            process_index=jax.process_index(),
@@ -16,6 +18,7 @@ config.data fields (defaults in `default_config()`):
                     ...), 'folder:PATH' (PATH/train/, PATH/test/ image files),
                     or the embedded 'flowzoo_shapes/rgb' | 'flowzoo_shapes/gray'
                     (the default; generated offline). See DATASETS.
+                    A relative PATH is relative to the working directory.
   data_dir          TFDS data directory; None for TFDS's default.
   download          may a missing TFDS dataset be downloaded (default False).
   shape             (H, W, C) the model sees.
@@ -28,8 +31,10 @@ config.data fields (defaults in `default_config()`):
 import tensorflow as tf
 
 from flowzoo.data.config import check_config
+from flowzoo.data.config import check_fields
 from flowzoo.data.config import DATASETS
 from flowzoo.data.config import default_config
+from flowzoo.data.config import resolve_paths
 from flowzoo.data.corruptions import CORRUPTIONS
 from flowzoo.data.pipeline import Datasets
 from flowzoo.data.pipeline import get_datasets

@@ -1,4 +1,7 @@
-"""Defaults and validation of config.data."""
+"""Defaults, validation and path resolution of config.data."""
+import copy
+import numbers
+
 import ml_collections
 
 from flowzoo.data import corruptions
@@ -53,9 +56,110 @@ def default_config():
   ))
 
 
+def check_fields(config, *, global_batch_size=None, eval_batch_size=None,
+                 process_count=1):
+  """Raises ValueError naming the bad field of config.data, its value and fix.
+
+  Reads no dataset and touches no file, so the trainer runs it first, before
+  anything (a model's checks included) relies on data.shape.
+  """
+  unknown = set(config) - set(default_config())
+  if unknown:
+    raise ValueError(f"Unknown fields data.{sorted(unknown)}; the fields are "
+                     f"{sorted(default_config())} (flowzoo.data.config).")
+  _check_name(config.name)
+  if config.data_dir is not None and not (
+      isinstance(config.data_dir, str) and config.data_dir):
+    raise ValueError(f"data.data_dir={config.data_dir!r} must be a directory "
+                     "path, or None for TFDS's default.")
+  _check_shape(config.shape)
+  shape = tuple(config.shape)
+  if config.resize not in sources.RESIZE_METHODS:
+    raise ValueError(f"data.resize={config.resize!r} must be one of "
+                     f"{sources.RESIZE_METHODS}.")
+  for field in ("train_split", "eval_split"):
+    if not (isinstance(config[field], str) and config[field]):
+      raise ValueError(f"data.{field}={config[field]!r} must be a split name "
+                       "such as 'train', 'test' or 'train[:90%]'.")
+  if config.corruption not in corruptions.CORRUPTIONS:
+    raise ValueError(f"data.corruption={config.corruption!r} must be one of "
+                     f"{corruptions.CORRUPTIONS}.")
+  patch = config.corruption_patch
+  if config.corruption == "local_shuffle" and not (
+      _is_int(patch) and patch > 0 and shape[0] % patch == 0
+      and shape[1] % patch == 0):
+    raise ValueError(
+        f"data.corruption_patch={patch!r} must be a positive divisor of H="
+        f"{shape[0]} and W={shape[1]} for data.corruption='local_shuffle'.")
+  if not (_is_int(config.shuffle_buffer) and config.shuffle_buffer > 0):
+    raise ValueError(f"data.shuffle_buffer={config.shuffle_buffer!r} must be "
+                     "a positive int.")
+  for field, size in (("global_batch_size", global_batch_size),
+                      ("eval_batch_size", eval_batch_size)):
+    if size is not None and (size <= 0 or size % process_count):
+      raise ValueError(
+          f"{field}={size} must be a positive multiple of the process count "
+          f"{process_count}: every process reads an equal share.")
+
+
+def _is_int(value):
+  return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _check_name(name):
+  if not (isinstance(name, str) and name.strip()):
+    raise ValueError(f"data.name={name!r} must be a TFDS name or "
+                     f"'{sources.FOLDER_PREFIX}PATH'; see flowzoo.data.DATASETS.")
+  if name.startswith(sources.FOLDER_PREFIX) and not name[
+      len(sources.FOLDER_PREFIX):].strip():
+    raise ValueError(f"data.name={name!r} names no folder; write "
+                     f"'{sources.FOLDER_PREFIX}PATH' with PATH/train/ and "
+                     "PATH/test/ holding the images.")
+
+
+def _check_shape(shape):
+  """data.shape must be (H, W, C): positive ints, C 1 (grey) or 3 (RGB)."""
+  try:
+    dims = tuple(shape)
+  except TypeError:
+    dims = None
+  if (dims is not None and len(dims) == 3
+      and all(_is_int(d) and d > 0 for d in dims) and dims[-1] in (1, 3)):
+    return
+  fix = "e.g. data.shape=(32, 32, 3)"
+  if dims is not None and len(dims) == 2 and all(
+      _is_int(d) and d > 0 for d in dims):
+    fix = (f"add the channels: data.shape=({dims[0]}, {dims[1]}, 3) for RGB "
+           f"or ({dims[0]}, {dims[1]}, 1) for grey")
+  shown = dims if dims is not None else shape
+  raise ValueError(
+      f"data.shape={shown!r} must be (H, W, C): three positive ints, C 1 "
+      f"(grey) or 3 (RGB); {fix}. On the command line: "
+      "--config.data.shape='(32, 32, 3)'.")
+
+
+def resolve_paths(config):
+  """A copy of config.data with its local paths absolute; idempotent.
+
+  A relative 'folder:PATH' or data.data_dir means the working directory of
+  the moment, but a run's config is saved and read again (a resumed run,
+  sampling, a sweep) from anywhere: the trainer resolves it once, at the
+  start, and saves the result. `~` is expanded; URLs and None pass unchanged.
+  """
+  config = copy.deepcopy(config)
+  name = config.name
+  if isinstance(name, str) and name.startswith(sources.FOLDER_PREFIX):
+    path = name[len(sources.FOLDER_PREFIX):]
+    if path.strip():
+      config.name = sources.FOLDER_PREFIX + sources.absolute(path)
+  if isinstance(config.data_dir, str) and config.data_dir:
+    config.data_dir = sources.absolute(config.data_dir)
+  return config
+
+
 def check_config(config, *, global_batch_size=None, eval_batch_size=None,
                  process_count=1):
-  """Raises ValueError naming the bad field of config.data and the fix.
+  """check_fields, then that the dataset exists and fits data.shape.
 
   Cheap (no data is read or generated), so mains call it before compiling.
   """
@@ -65,7 +169,7 @@ def check_config(config, *, global_batch_size=None, eval_batch_size=None,
 
 def checked_source(config, **batching):
   """check_config, returning the dataset's source for get_datasets."""
-  _check_fields(config, **batching)
+  check_fields(config, **batching)
   source = sources.get_source(config)
   readable = source.check_available()
   if any(d is not None and d != want
@@ -77,37 +181,3 @@ def checked_source(config, **batching):
     source.num_examples(config.train_split, "data.train_split")
     source.num_examples(config.eval_split, "data.eval_split")
   return source
-
-
-def _check_fields(config, global_batch_size=None, eval_batch_size=None,
-                  process_count=1):
-  unknown = set(config) - set(default_config())
-  if unknown:
-    raise ValueError(f"Unknown fields data.{sorted(unknown)}; the fields are "
-                     f"{sorted(default_config())} (flowzoo.data.config).")
-  shape = tuple(config.shape)
-  if (len(shape) != 3 or not all(isinstance(d, int) and d > 0 for d in shape)
-      or shape[-1] not in (1, 3)):
-    raise ValueError(f"data.shape={shape} must be (H, W, C) with C 1 or 3.")
-  if config.resize not in sources.RESIZE_METHODS:
-    raise ValueError(f"data.resize={config.resize!r} must be one of "
-                     f"{sources.RESIZE_METHODS}.")
-  if config.corruption not in corruptions.CORRUPTIONS:
-    raise ValueError(f"data.corruption={config.corruption!r} must be one of "
-                     f"{corruptions.CORRUPTIONS}.")
-  patch = config.corruption_patch
-  if config.corruption == "local_shuffle" and not (
-      isinstance(patch, int) and patch > 0 and shape[0] % patch == 0
-      and shape[1] % patch == 0):
-    raise ValueError(
-        f"data.corruption_patch={patch!r} must be a positive divisor of H="
-        f"{shape[0]} and W={shape[1]} for data.corruption='local_shuffle'.")
-  if not (isinstance(config.shuffle_buffer, int) and config.shuffle_buffer > 0):
-    raise ValueError(f"data.shuffle_buffer={config.shuffle_buffer!r} must be "
-                     "a positive int.")
-  for field, size in (("global_batch_size", global_batch_size),
-                      ("eval_batch_size", eval_batch_size)):
-    if size is not None and (size <= 0 or size % process_count):
-      raise ValueError(
-          f"{field}={size} must be a positive multiple of the process count "
-          f"{process_count}: every process reads an equal share.")

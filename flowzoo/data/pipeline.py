@@ -56,7 +56,8 @@ class Datasets:
     """
     epoch, skip = divmod(start_step, self.steps_per_epoch)
     for epoch in itertools.count(epoch):
-      yield from self._train_epoch(epoch, skip).as_numpy_iterator()
+      yield from self._naming_bad_files(
+          self._train_epoch(epoch, skip).as_numpy_iterator(), "train_split")
       skip = 0
 
   def _train_epoch(self, epoch, skip):
@@ -85,7 +86,35 @@ class Datasets:
     padding = tf.data.Dataset.from_tensors(
         (tf.zeros(self.shape, tf.uint8), False)).repeat()
     ds = ds.concatenate(padding).take(self.num_eval_batches * batch)
-    return ds.batch(batch).prefetch(tf.data.AUTOTUNE).as_numpy_iterator()
+    return self._naming_bad_files(
+        ds.batch(batch).prefetch(tf.data.AUTOTUNE).as_numpy_iterator(),
+        "eval_split")
+
+  def _naming_bad_files(self, batches, field):
+    """Yields `batches`; a file that fails to decode is named, not skipped.
+
+    tf.data reports a failed decode deep inside the pipeline without saying
+    which record; then the source is asked for the culprits of the split.
+    Skipping them would silently change the data between runs, so it fails.
+    """
+    try:
+      yield from batches
+    except tf.errors.OpError as e:
+      split = self._config[field]
+      bad = self._source.unreadable(split)
+      if not bad:
+        raise
+      shown = [f"  {path}" + (f": {reason}" if reason else "")
+               for path, reason in bad[:sources.MAX_NAMED_FILES]]
+      if len(bad) > len(shown):
+        shown.append(f"  ... and {len(bad) - len(shown)} more")
+      files, it = ("1 file", "it") if len(bad) == 1 else (
+          f"{len(bad)} files", "them")
+      raise ValueError(
+          f"data.name={self._config.name!r}: {files} of data.{field}="
+          f"{split!r} cannot be decoded as images:\n" + "\n".join(shown)
+          + f"\nRemove or replace {it} (flowzoo skips no image, so that every "
+          "run sees the same data).") from e
 
 
 def get_datasets(config, *, global_batch_size, eval_batch_size, seed,

@@ -8,12 +8,14 @@ learn and its samples are easy to judge by eye. The label (the shape kind) is
 there for linear probes. Generation is vectorised numpy and seeded per split
 and per chunk, so the dataset is the same bytes on every machine.
 """
+import contextlib
 import io
 
 from etils import epath
 import numpy as np
 from PIL import Image
 import tensorflow_datasets as tfds
+from tensorflow_datasets.core.utils import tqdm_utils
 
 KINDS = ("disc", "square", "triangle", "ring", "stripes")
 _SIZE = 32
@@ -108,6 +110,21 @@ class FlowzooShapes(tfds.core.GeneratorBasedBuilder):
         supervised_keys=("image", "label"),
     )
 
+  def download_and_prepare(self, *args, **kwargs):
+    # Generation needs nothing from the user and takes seconds: one line says
+    # what happens instead of TFDS's banner and progress bars.
+    print(f"flowzoo: preparing the embedded dataset {self.name}/"
+          f"{self.builder_config.name} in {self.data_dir_root} (once, ~15 s)",
+          flush=True)
+    with _progress_bars(False):
+      super().download_and_prepare(*args, **kwargs)
+
+  def _log_download_bytes(self):
+    pass  # TFDS's "Downloading and preparing dataset Unknown size ...".
+
+  def _log_download_done(self):
+    pass  # TFDS's "Dataset ... downloaded and prepared to ...".
+
   def _split_generators(self, dl_manager):
     del dl_manager  # Nothing to download.
     return {split: self._generate_examples(split) for split in _NUM}
@@ -120,6 +137,18 @@ class FlowzooShapes(tfds.core.GeneratorBasedBuilder):
           channels=self.builder_config.channels)
       for i, (image, label) in enumerate(zip(images, labels)):
         yield start + i, {"image": _png(image), "label": label}
+
+
+@contextlib.contextmanager
+def _progress_bars(enable):
+  """TFDS's progress bars on or off inside the block, as they were after it."""
+  # TFDS has a setter for the switch but no getter.
+  before = getattr(tqdm_utils, "_active", True)
+  tfds.display_progress_bar(enable)
+  try:
+    yield
+  finally:
+    tfds.display_progress_bar(before)
 
 
 def _png(image):

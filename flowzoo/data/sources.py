@@ -4,8 +4,11 @@ A source hands out undecoded records (encoded image bytes, or file paths) for
 one process's share of a split and decodes them later, so the train pipeline
 shuffles and skips cheap records and decodes only what it yields.
 """
+import difflib
 import os
+import re
 
+from etils import epath
 import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
@@ -15,6 +18,59 @@ from flowzoo.data import shapes
 FOLDER_PREFIX = "folder:"
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 RESIZE_METHODS = ("resize", "center_crop")
+LIST_TFDS_NAMES = ('python -c "import tensorflow_datasets as tfds; '
+                   'print(tfds.list_builders())"')
+TFDS_CATALOG = "https://www.tensorflow.org/datasets/catalog/overview"
+# At most this many unreadable files are named in one error.
+MAX_NAMED_FILES = 20
+
+
+def absolute(path):
+  """`path` made absolute against the working directory, `~` expanded.
+
+  URLs (gs://...) are absolute already and None (TFDS's default data_dir)
+  stays None: both are returned as given.
+  """
+  if path is None or "://" in os.fspath(path):
+    return path
+  return os.path.abspath(os.path.expanduser(os.fspath(path)))
+
+
+def _not_a_tfds_name(name, error):
+  """A short ValueError for a name TFDS cannot build.
+
+  TFDS's own error lists every dataset it knows (hundreds of lines), which
+  buries the one line that matters; only the closest names are kept here.
+  """
+  base, _, rest = name.partition("/")
+  base = base.split(":")[0]
+  known = tfds.list_builders(with_community_datasets=False)
+  how = (f"List TFDS names with `{LIST_TFDS_NAMES}` or at {TFDS_CATALOG}; "
+         f"for a folder of images use data.name='{FOLDER_PREFIX}PATH'.")
+  if base not in known:
+    close = difflib.get_close_matches(base, known, n=3, cutoff=0.6)
+    hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
+    return ValueError(
+        f"data.name={name!r} is not a TFDS dataset.{hint} {how}")
+  configs = [c.name for c in tfds.builder_cls(base).BUILDER_CONFIGS]
+  config = rest.split(":")[0]
+  if config and not configs:
+    return ValueError(f"data.name={name!r}: TFDS dataset {base!r} has no "
+                      f"configs; write data.name={base!r}. {how}")
+  if configs and config not in configs:
+    close = difflib.get_close_matches(config, configs, n=3, cutoff=0.5)
+    names = [repr(f"{base}/{c}") for c in close or configs[:10]]
+    more = (f" (and {len(configs) - len(names)} more)"
+            if len(configs) > len(names) else "")
+    hint = (f"did you mean {' or '.join(names)}?" if close else
+            f"its configs are {', '.join(names)}{more}.")
+    return ValueError(f"data.name={name!r}: TFDS dataset {base!r} has no "
+                      f"config {config!r}; {hint} {how}")
+  # A version or argument TFDS rejects: its first line says which (after a
+  # preamble that repeats the name).
+  first = (str(error).strip().splitlines() or [""])[0]
+  first = re.sub(r"^Failed to construct dataset .*?\}\"?: ", "", first)
+  return ValueError(f"data.name={name!r}: {first[:300]} {how}")
 
 
 def _even_slice(n, index, count):
@@ -31,13 +87,12 @@ class TfdsSource:
 
   def __init__(self, config):
     self.config = config
+    self.data_dir = absolute(config.data_dir)
     try:
-      self.builder = tfds.builder(config.name, data_dir=config.data_dir)
-    except (tfds.core.registered.DatasetNotFoundError, ValueError) as e:
-      raise ValueError(
-          f"data.name={config.name!r} is not a TFDS dataset ({e}). Use a "
-          "name from flowzoo.data.DATASETS, any `tfds.list_builders()` name, "
-          f"or '{FOLDER_PREFIX}PATH'.") from e
+      self.builder = tfds.builder(config.name, data_dir=self.data_dir)
+    # AssertionError: a version TFDS does not have ('cifar10:9.9.9').
+    except (ValueError, AssertionError) as e:
+      raise _not_a_tfds_name(config.name, e) from None
     features = self.builder.info.features
     images = [k for k, f in features.items()
               if isinstance(f, tfds.features.Image)]
@@ -60,7 +115,7 @@ class TfdsSource:
     Raises a ValueError that says how to provide the dataset if it is
     missing and may not be prepared here.
     """
-    if self.preparable and not self.builder.is_prepared():
+    if self.preparable and not self.is_prepared():
       return False
     try:
       # as_dataset rather than is_prepared(): it also works under
@@ -71,7 +126,7 @@ class TfdsSource:
       manual = getattr(self.builder, "MANUAL_DOWNLOAD_INSTRUCTIONS", None)
       raise ValueError(
           f"data.name={name!r} is not prepared in data_dir "
-          f"{self.builder.data_dir_root} (data.data_dir="
+          f"{absolute(self.builder.data_dir_root)} (data.data_dir="
           f"{self.config.data_dir!r}). Provide it in one of these ways: set "
           "data.download=True on a machine with network access; or run "
           f"`tfds build {name} --data_dir=DIR` (with --manual_dir=MANUAL for "
@@ -83,14 +138,19 @@ class TfdsSource:
                        ) from e
     return True
 
+  def is_prepared(self):
+    # What builder.is_prepared() checks, without the warning "Variant folder
+    # ... has no dataset_info.json" that it logs whenever the answer is no.
+    return (epath.Path(self.builder.data_path) / "dataset_info.json").exists()
+
   def prepare(self):
-    if self.preparable and not self.builder.is_prepared():
+    if self.preparable and not self.is_prepared():
       try:
         self.builder.download_and_prepare()
       except Exception:
         # Another process may have finished preparing the same data_dir
         # first (TFDS renames a finished temporary directory into place).
-        if not self.builder.is_prepared():
+        if not self.is_prepared():
           raise
 
   def num_examples(self, split, field):
@@ -102,8 +162,12 @@ class TfdsSource:
     return int(ds.cardinality())
 
   def read(self, split, process_index, process_count, shuffle_seed=None):
-    decoders = tfds.decode.PartialDecoding(
-        {self.key: True}, decoders={self.key: tfds.decode.SkipDecoding()})
+    # Images stay encoded until decode(). Not tfds.decode.PartialDecoding,
+    # which would also skip parsing the other features (labels: cheap) but
+    # reads the deprecated FeatureConnector.dtype, and warns, on every call.
+    decoders = {k: tfds.decode.SkipDecoding()
+                for k, f in self.builder.info.features.items()
+                if isinstance(f, tfds.features.Image)}
     ds = self.builder.as_dataset(
         split=tfds.even_splits(split, process_count)[process_index],
         shuffle_files=shuffle_seed is not None,
@@ -117,13 +181,19 @@ class TfdsSource:
   def decode(self, record):
     return self.feature.decode_example(record)
 
+  def unreadable(self, split):
+    """[(file, reason)] of `split` that decode() fails on; TFDS: none known."""
+    del split
+    return []
+
 
 class FolderSource:
   """'folder:PATH': PATH/<split>/ holds image files, at any depth."""
 
   def __init__(self, config):
     self.config = config
-    self.root = config.name[len(FOLDER_PREFIX):]
+    # Absolute here, where the path enters: every later message names it so.
+    self.root = absolute(config.name[len(FOLDER_PREFIX):])
     self.image_shape = (None, None, None)  # Any size and channels; see fit().
 
   def _files(self, split, field):
@@ -167,6 +237,32 @@ class FolderSource:
     return tf.io.decode_image(tf.io.read_file(record),
                               channels=self.config.shape[-1],
                               expand_animations=False)
+
+  def unreadable(self, split):
+    """[(file, reason)] for the files of `split` that decode() fails on.
+
+    Runs only after the pipeline failed, so it may read the whole split: it
+    decodes every file with decode() itself, in parallel, and keeps the
+    indices that come through; the missing ones are the culprits.
+    """
+    files = self._files(split, "split")
+    ds = tf.data.Dataset.from_tensor_slices((tf.range(len(files)), files))
+    ds = ds.map(lambda i, f: (i, tf.size(self.decode(f))),
+                num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
+    readable = {i for i, _ in ds.ignore_errors().as_numpy_iterator()}
+    bad = [f for i, f in enumerate(files) if i not in readable]
+    return [(f, _decode_error(self.decode, f)) for f in bad[:MAX_NAMED_FILES]
+            ] + [(f, None) for f in bad[MAX_NAMED_FILES:]]
+
+
+def _decode_error(decode, path):
+  """TF's reason why decode(path) fails, without its op and device names."""
+  try:
+    decode(tf.constant(path))
+  except tf.errors.OpError as e:
+    reason = re.sub(r"\{\{[^}]*\}\}|\[Op:.*$", "", e.message, flags=re.S)
+    return " ".join(reason.split())
+  return "decodes now; it failed in the pipeline"
 
 
 def get_source(config):
