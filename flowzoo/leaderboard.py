@@ -6,10 +6,18 @@ r"""The leaderboard: runs' records beside the papers' published numbers.
 
 Reads every record in --dir (see flowzoo.records for the schema), joins them
 with flowzoo.published, and renders one table per dataset, best bpd first.
-Runs on corrupted data (e.g. shuffled pixels) get a table of their own beside
-their dataset's, since their bpd does not rank against clean runs. A table is
-shown for every (dataset, corruption) that has a run; with --dataset, for every
-one of that dataset, so its published rows show before the first run lands.
+bpd ranks only runs of one density estimation task, so a table holds one
+(dataset, image shape, corruption):
+- runs on corrupted data (e.g. shuffled pixels) get a table of their own
+  beside their dataset's;
+- a TFDS dataset at its native shape (cifar10 at 32x32x3) has one table, with
+  the papers' numbers; runs at another data.shape get one table per shape,
+  titled with it ('cifar10 16x16x3'), without published rows;
+- every 'folder:PATH' is a dataset of its own, one table per shape, titled by
+  the folder's name, the shape and its path ('digits 16x16x1,
+  folder:/data/digits').
+A table is shown for every key that has a run; with --dataset, also the native
+ones of that dataset, so its published rows show before the first run lands.
 
 The table goes to --out, or to stdout without it. Plots of bpd against
 parameters and against training FLOPs, one figure per table, go next to --out
@@ -25,8 +33,10 @@ relative to the HTML file).
 import collections
 import csv
 import dataclasses
+import hashlib
 import html
 import io
+import os
 import pathlib
 import re
 import sys
@@ -46,6 +56,7 @@ __all__ = ["Row", "table_rows", "render", "plot", "read_records",
            "write_record"]
 
 FORMATS = ("md", "csv", "html")
+FOLDER_PREFIX = published.FOLDER_PREFIX
 COLUMNS = ("model", "bpd", "bound", "params", "steps", "train FLOPs",
            "corruption", "date", "run")
 
@@ -57,6 +68,9 @@ class Row:
   dataset: str
   corruption: str | None
   bpd: float
+  # The table's image shape 'HxWxC'; None for a TFDS dataset at its native
+  # shape (the one its published numbers are measured at) or where unknown.
+  shape: str | None = None
   bound: str | None = None
   params: float | None = None
   steps: int | None = None
@@ -71,11 +85,37 @@ def _corruption(value) -> str | None:
   return None if value in (None, "", "none") else str(value)
 
 
+def _shape(record: dict) -> tuple[int, ...] | None:
+  """The run's data.shape from its config; None where the record lacks it."""
+  config = record.get("config")
+  data = config.get("data") if isinstance(config, dict) else None
+  shape = data.get("shape") if isinstance(data, dict) else None
+  if (isinstance(shape, (list, tuple)) and shape
+      and all(isinstance(d, int) and not isinstance(d, bool) for d in shape)):
+    return tuple(shape)
+  return None
+
+
+def _table_shape(dataset: str, shape) -> str | None:
+  """Row.shape: 'HxWxC', or None at the dataset's native shape."""
+  native = published.native_shape(dataset)
+  if shape is None or tuple(shape) == native:
+    return None
+  return "x".join(map(str, shape))
+
+
+def _native(dataset: str) -> str | None:
+  shape = published.native_shape(dataset)
+  return None if shape is None else "x".join(map(str, shape))
+
+
 def _row_from_record(record: dict) -> Row:
+  dataset = published.canonical_dataset(record["dataset"])
   return Row(
       model=record["model"],
-      dataset=published.canonical_dataset(record["dataset"]),
+      dataset=dataset,
       corruption=_corruption(record["corruption"]),
+      shape=_table_shape(dataset, _shape(record)),
       bpd=float(record["bpd"]),
       bound=record["bound"],
       params=record["params"],
@@ -94,12 +134,15 @@ def _row_from_published(p: published.Published) -> Row:
 
 
 def table_rows(records, dataset=None, best_per_model=False):
-  """{(dataset, corruption): rows best first}, clean tables before corrupted."""
+  """{(dataset, shape, corruption): rows best first} (see Row for shape).
+
+  By dataset, then the native shape before others, clean before corrupted.
+  """
   wanted = published.canonical_dataset(dataset) if dataset else None
   groups = collections.defaultdict(list)
   for row in map(_row_from_record, records):
     if wanted in (None, row.dataset):
-      groups[row.dataset, row.corruption].append(row)
+      groups[row.dataset, row.shape, row.corruption].append(row)
   if best_per_model:
     for key, runs in groups.items():
       best = {}
@@ -108,16 +151,40 @@ def table_rows(records, dataset=None, best_per_model=False):
           best[row.model] = row
       groups[key] = list(best.values())
   for row in map(_row_from_published, published.published_rows(wanted)):
-    if (row.dataset, row.corruption) in groups or wanted:
-      groups[row.dataset, row.corruption].append(row)
-  order = sorted(groups, key=lambda k: (k[0], k[1] is not None, k[1] or ""))
+    if (row.dataset, None, row.corruption) in groups or wanted:
+      groups[row.dataset, None, row.corruption].append(row)
+  order = sorted(groups, key=lambda k: (k[0], k[1] is not None, k[1] or "",
+                                        k[2] is not None, k[2] or ""))
   return {k: sorted(groups[k], key=lambda r: (r.bpd, r.is_published, r.model,
                                               r.date)) for k in order}
 
 
+def _folder_name(dataset: str) -> str:
+  """'digits' for 'folder:/data/digits'."""
+  path = dataset[len(FOLDER_PREFIX):]
+  return path.rstrip("/").rsplit("/", 1)[-1] or path
+
+
 def _title(key) -> str:
-  ds, corruption = key
-  return ds if corruption is None else f"{ds} (corruption: {corruption})"
+  """'cifar10', 'cifar10 16x16x3 (corruption: global_shuffle)', or for a
+  folder 'digits 16x16x1, folder:/data/digits'."""
+  ds, shape, corruption = key
+  folder = published.is_folder(ds)
+  title = " ".join(filter(None, (_folder_name(ds) if folder else ds, shape)))
+  if corruption is not None:
+    title += f" (corruption: {corruption})"
+  return f"{title}, {ds}" if folder else title
+
+
+def _slug(key) -> str:
+  """A file name part for a table, unique per key and readable."""
+  ds, shape, corruption = key
+  if published.is_folder(ds):
+    # Two folders may share a base name; a hash of the path tells them apart.
+    digest = hashlib.sha1(ds.encode()).hexdigest()[:8]
+    ds = f"folder_{_folder_name(ds)}_{digest}"
+  return re.sub(r"[^A-Za-z0-9_.-]+", "_",
+                "-".join(filter(None, (ds, shape, corruption))))
 
 
 def _human(n) -> str:
@@ -168,13 +235,16 @@ def _markdown(groups) -> str:
 def _csv(groups) -> str:
   buf = io.StringIO()
   writer = csv.writer(buf, lineterminator="\n")
+  # New columns go last, so scripts that read columns by position still work.
   writer.writerow(["dataset", "model", "bpd", "bound", "params", "steps",
-                   "train_flops", "corruption", "date", "run", "published"])
+                   "train_flops", "corruption", "date", "run", "published",
+                   "shape"])
   for rows in groups.values():
     for r in rows:  # Full precision: CSV is for further processing.
       writer.writerow([r.dataset, r.model, repr(r.bpd), r.bound, r.params,
                        r.steps, r.train_flops, r.corruption, r.date, r.run,
-                       "published" if r.is_published else "run"])
+                       "published" if r.is_published else "run",
+                       r.shape or _native(r.dataset)])
   return buf.getvalue()
 
 
@@ -221,7 +291,7 @@ def plot(records, out_dir, dataset=None, best_per_model=False, prefix=""):
   colours = {m: cmap(i % cmap.N) for i, m in enumerate(models)}
   paths = []
   for key, rows in groups.items():
-    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", "-".join(filter(None, key)))
+    slug = _slug(key)
     for field, label in (("params", "trainable parameters"),
                          ("train_flops", "training FLOPs")):
       fig = _figure(rows, field, label, _title(key), colours)
@@ -284,26 +354,40 @@ def _define_flags():
                       "stdout (plots into DIR/plots).")
 
 
+def _absolute(path):
+  """A local path made absolute (so what is printed works from anywhere);
+  URLs (gs://...) and None as given."""
+  if not path or "://" in path:
+    return path
+  return os.path.abspath(os.path.expanduser(path))
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   fl = flags.FLAGS
+  directory, out = _absolute(fl.dir), _absolute(fl.out)
+  dataset = fl.dataset
+  if dataset and published.is_folder(dataset):  # As the trainer records it.
+    dataset = FOLDER_PREFIX + _absolute(dataset.strip()[len(FOLDER_PREFIX):])
   try:
-    records, problems = read_records(fl.dir)
+    records, problems = read_records(directory)
   except FileNotFoundError as e:
     raise app.UsageError(str(e)) from e
   for name, reason in problems:
-    print(f"skipping unreadable record {name}: {reason}", file=sys.stderr)
-  text = render(records, fl.format, fl.dataset, fl.best_per_model)
-  if fl.out:
-    out = epath.Path(fl.out)
+    print(f"skipping unreadable record {epath.Path(directory) / name}: "
+          f"{reason}", file=sys.stderr)
+  text = render(records, fl.format, dataset, fl.best_per_model)
+  if out:
+    out = epath.Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
+    print(f"wrote {out}", file=sys.stderr)
     plot_dir, prefix = out.parent, f"{out.stem}-"
   else:
     sys.stdout.write(text)
-    plot_dir, prefix = epath.Path(fl.dir) / "plots", ""
-  for path in plot(records, plot_dir, fl.dataset, fl.best_per_model, prefix):
+    plot_dir, prefix = epath.Path(directory) / "plots", ""
+  for path in plot(records, plot_dir, dataset, fl.best_per_model, prefix):
     print(f"wrote {path}", file=sys.stderr)
 
 

@@ -7,6 +7,7 @@ Where REFERENCE.md does not name the table a number comes from, `source` says
 """
 
 import dataclasses
+import os
 import re
 
 
@@ -104,6 +105,40 @@ PUBLISHED = (
 )
 
 
+FOLDER_PREFIX = "folder:"  # As flowzoo.data's; not imported: that pulls in TF.
+
+# (H, W, C) at which a dataset's published numbers are measured. A run at
+# another data.shape gets a table of its own; see native_shape.
+_NATIVE_SHAPES = {
+    "cifar10": (32, 32, 3),
+    "cifar100": (32, 32, 3),
+    "svhn_cropped": (32, 32, 3),
+    "mnist": (28, 28, 1),
+    "fashion_mnist": (28, 28, 1),
+    "flowzoo_shapes/rgb": (32, 32, 3),
+    "flowzoo_shapes/gray": (32, 32, 1),
+}
+
+
+def is_folder(dataset: str) -> bool:
+  """Whether `dataset` is a 'folder:PATH' dataset rather than a TFDS name."""
+  return dataset.strip().startswith(FOLDER_PREFIX)
+
+
+def native_shape(dataset: str) -> tuple[int, int, int] | None:
+  """(H, W, C) of a dataset's own images, None if unknown (folders: always).
+
+  A run of cifar10 brought to 16x16 is a different density estimation task,
+  so the leaderboard ranks runs by (dataset, shape) and shows the papers'
+  numbers only beside runs at the native shape.
+  """
+  dataset = canonical_dataset(dataset)
+  match = re.fullmatch(r"downsampled_imagenet/(\d+)x\1", dataset)
+  if match:
+    return (int(match.group(1)), int(match.group(1)), 3)
+  return _NATIVE_SHAPES.get(dataset)
+
+
 def canonical_dataset(name: str) -> str:
   """flowzoo's TFDS name for a dataset spelling; unknown names pass through.
 
@@ -112,7 +147,15 @@ def canonical_dataset(name: str) -> str:
   dropped. imagenet_resized (Chrabaszcz et al. 2017) is resized differently
   from van den Oord et al.'s downsampled ImageNet, so across the two bpd is
   comparable to a few hundredths at best; they share a table for lack of more.
+  'folder:PATH' keeps its path as written: every folder is a dataset of its
+  own (the trainer records PATH absolute).
   """
+  if is_folder(name):
+    path = name.strip()[len(FOLDER_PREFIX):].strip()
+    if path and "://" not in path:
+      # One spelling per folder: no trailing slash, no '.' or '..' parts.
+      path = os.path.normpath(path)
+    return FOLDER_PREFIX + path
   base = name.strip().split(":")[0].lower()
   match = re.fullmatch(r"(?:downsampled_imagenet|imagenet_resized|imagenet)"
                        r"[/_-]?(8|16|32|64)(?:x\1)?", base)

@@ -2,6 +2,7 @@
 
 import collections
 import csv
+import html
 import io
 import json
 import os
@@ -121,6 +122,11 @@ def test_dataset_aliases():
                "downsampled_imagenet/32x32:2.0.0"):
     assert published.canonical_dataset(name) == "downsampled_imagenet/32x32"
   assert published.canonical_dataset("imagenet2012") == "imagenet2012"
+  # A folder keeps its path (case included), in one spelling.
+  assert published.canonical_dataset(
+      "folder:/Data/Digits/./") == "folder:/Data/Digits"
+  assert published.native_shape("ImageNet64") == (64, 64, 3)
+  assert published.native_shape("folder:/data/digits") is None
   mixerflow64 = [p for p in published.published_rows("imagenet_resized/64x64")
                  if p.model == "mixerflow"]
   assert [(p.bpd, p.params) for p in mixerflow64] == [(3.92, 18_900_000)]
@@ -238,3 +244,79 @@ def test_import_defines_no_flags():
           "assert 'dir' not in flags.FLAGS and 'out' not in flags.FLAGS; "
           "assert lb.write_record is r.write_record")
   subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def shaped(model, bpd, dataset, shape, **overrides):
+  return make_record(model, bpd, dataset=dataset,
+                     config={"data": {"shape": list(shape)}}, **overrides)
+
+
+FOLDER_RUNS = [
+    shaped("glow", 1.10, "folder:/data/digits", (16, 16, 1)),
+    shaped("jet", 1.20, "folder:/data/digits/", (16, 16, 1)),  # Same folder.
+    shaped("jet", 0.90, "folder:/data/digits", (8, 8, 1)),
+    shaped("glow", 3.30, "folder:/data/photos", (32, 32, 3)),
+    shaped("glow", 1.00, "folder:/elsewhere/digits", (16, 16, 1)),
+    shaped("jet", 3.25, "cifar10", (32, 32, 3)),
+    shaped("jet", 3.90, "cifar10", (16, 16, 3)),
+]
+
+
+def _md_tables(md):
+  """{title: [model cells]} of a markdown leaderboard."""
+  tables = {}
+  for section in md.split("## ")[1:]:
+    title, _, body = section.partition("\n")
+    tables[title] = [line.split("|")[1].strip() for line in body.splitlines()
+                     if line.startswith("| ")][1:]
+  return tables
+
+
+def test_each_folder_and_shape_is_its_own_table():
+  tables = _md_tables(leaderboard.render(FOLDER_RUNS, "md"))
+  assert tables["digits 16x16x1, folder:/data/digits"] == ["glow", "jet"]
+  assert tables["digits 8x8x1, folder:/data/digits"] == ["jet"]
+  assert tables["photos 32x32x3, folder:/data/photos"] == ["glow"]
+  assert tables["digits 16x16x1, folder:/elsewhere/digits"] == ["glow"]
+  # A TFDS dataset at its native shape keeps the papers' rows; at another
+  # shape it is another task, with no published rows to rank against.
+  assert "jet" in tables["cifar10"] and len(tables["cifar10"]) == 1 + 5
+  assert tables["cifar10 16x16x3"] == ["jet"]
+  assert not any(t.startswith("folder") for t in tables)
+  page = leaderboard.render(FOLDER_RUNS, "html")
+  titles = re.findall(r"<h2>(.*?)</h2>", page)
+  assert sorted(titles) == sorted(html.escape(t) for t in tables)
+  rows = list(csv.DictReader(io.StringIO(leaderboard.render(FOLDER_RUNS,
+                                                            "csv"))))
+  assert {(r["dataset"], r["shape"]) for r in rows} == {
+      ("folder:/data/digits", "16x16x1"), ("folder:/data/digits", "8x8x1"),
+      ("folder:/data/photos", "32x32x3"),
+      ("folder:/elsewhere/digits", "16x16x1"), ("cifar10", "32x32x3"),
+      ("cifar10", "16x16x3")}
+
+
+def test_folder_plots_do_not_collide(tmp_path):
+  names = [p.name for p in leaderboard.plot(FOLDER_RUNS, tmp_path)]
+  assert len(names) == len(set(names)) == 2 * 6
+  assert "cifar10-bpd_vs_params.png" in names
+  assert "cifar10-16x16x3-bpd_vs_params.png" in names
+
+
+@pytest.mark.parametrize("fmt, out", [("md", None), ("html", "report/b.html")])
+def test_command_line_with_relative_dir(tmp_path, fmt, out):
+  records.write_record(tmp_path / "runs" / "leaderboard",
+                       make_record("relflow", 3.7))
+  result = subprocess.run(
+      [sys.executable, "-m", "flowzoo.leaderboard", "--dir=runs/leaderboard",
+       f"--format={fmt}"] + ([f"--out={out}"] if out else []),
+      cwd=tmp_path, capture_output=True, text=True, timeout=120,
+      env={**os.environ, "MPLBACKEND": "Agg"}, check=False)
+  assert result.returncode == 0, result.stderr
+  assert "Traceback" not in result.stderr
+  table = (tmp_path / out).read_text() if out else result.stdout
+  assert "relflow" in table
+  wrote = [line.split(" ", 1)[1] for line in result.stderr.splitlines()
+           if line.startswith("wrote ")]
+  assert wrote and all(os.path.isabs(p) and os.path.exists(p) for p in wrote)
+  where = tmp_path / (out or "runs/leaderboard/plots/x")
+  assert all(p.startswith(str(where.parent)) for p in wrote), wrote
