@@ -1,22 +1,25 @@
-"""Orbax checkpoints of the train state, with the resolved config beside them.
+"""A run's directory: Orbax checkpoints of the train state, its config and its result.
 
-The workdir holds config.json (the config the run was started with) and
+The workdir holds config.json (the config the run was started with),
 checkpoints/<step>/ written by an Orbax CheckpointManager, which writes each
 checkpoint under a temporary name and renames it when complete, so a pre-empted
-save never leaves a checkpoint that looks finished.
+save never leaves a checkpoint that looks finished, and, once the run has been
+evaluated and reported, result.json: what a second invocation prints instead of
+doing the work again.
 """
 import json
-import logging as std_logging
 
 import jax
 import ml_collections
 import orbax.checkpoint as ocp
-from absl import logging
 from etils import epath
 
+from flowzoo import paths
+
 # What a checkpoint's variables depend on: a run may change its schedule or
-# evaluation on resumption, but not these.
-_IDENTITY_FIELDS = ("model", "data.name", "data.shape", "data.corruption",
+# evaluation on resumption, but not these. Checked in this order, so that a run
+# of another backbone is named by model.name rather than by a field it lacks.
+_IDENTITY_FIELDS = ("model.name", "data.name", "data.shape", "model", "data.corruption",
                     "data.corruption_seed", "data.corruption_patch")
 
 
@@ -24,12 +27,30 @@ def config_path(workdir):
   return epath.Path(workdir) / "config.json"
 
 
-def save_config(workdir, config):
-  path = config_path(workdir)
+def _write_atomically(path, text):
   path.parent.mkdir(parents=True, exist_ok=True)
-  tmp = path.with_name(".config.json.tmp")
-  tmp.write_text(config.to_json_best_effort(indent=2, sort_keys=True))
+  tmp = path.with_name(f".{path.name}.tmp")
+  tmp.write_text(text)
   tmp.replace(path)
+
+
+def save_config(workdir, config):
+  _write_atomically(config_path(workdir), config.to_json_best_effort(indent=2, sort_keys=True))
+
+
+def result_path(workdir):
+  return epath.Path(workdir) / "result.json"
+
+
+def save_result(workdir, result):
+  """Marks the run finished: its final metrics and where its outputs went."""
+  _write_atomically(result_path(workdir), json.dumps(result, indent=2, sort_keys=True) + "\n")
+
+
+def load_result(workdir):
+  """The result of a finished run in workdir, or None."""
+  path = result_path(workdir)
+  return json.loads(path.read_text()) if path.exists() else None
 
 
 def load_config(workdir):
@@ -55,8 +76,9 @@ def check_same_run(workdir, config):
     return
   saved = _flatten(load_config(workdir).to_dict())
   current = _flatten(json.loads(config.to_json_best_effort()))
-  for key in sorted(set(saved) | set(current)):
-    if any(key == f or key.startswith(f + ".") for f in _IDENTITY_FIELDS):
+  keys = sorted(set(saved) | set(current))
+  for identity in _IDENTITY_FIELDS:
+    for key in (k for k in keys if k == identity or k.startswith(identity + ".")):
       if saved.get(key) != current.get(key):
         raise ValueError(
             f"{workdir} holds a run with config.{key}={saved.get(key)!r}, but this config "
@@ -66,7 +88,9 @@ def check_same_run(workdir, config):
 
 def manager(workdir, keep):
   options = ocp.CheckpointManagerOptions(max_to_keep=keep, enable_async_checkpointing=True)
-  return ocp.CheckpointManager(epath.Path(workdir) / "checkpoints", options=options)
+  # Orbax (0.12 on) refuses a relative directory.
+  return ocp.CheckpointManager(epath.Path(paths.resolve(workdir)) / "checkpoints",
+                               options=options)
 
 
 def restore(mngr, abstract_state, step=None):
@@ -83,8 +107,3 @@ def abstract(tree, sharding):
   """ShapeDtypeStructs of `tree` (arrays or structs) placed with `sharding`."""
   return jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding), tree)
 
-
-def quiet_orbax_logging():
-  """Keeps Orbax's per-checkpoint INFO chatter out of a command's progress log."""
-  logging.get_absl_logger().addFilter(
-      lambda r: r.levelno >= std_logging.WARNING or "/orbax/" not in r.pathname)

@@ -36,7 +36,6 @@ import dataclasses
 import hashlib
 import html
 import io
-import os
 import pathlib
 import re
 import sys
@@ -48,7 +47,7 @@ from matplotlib import colormaps
 from matplotlib import figure
 from matplotlib import lines
 
-from flowzoo import published
+from flowzoo import paths, published
 from flowzoo.records import read_records
 from flowzoo.records import write_record  # Re-exported: the one writer.
 
@@ -249,7 +248,7 @@ def _csv(groups) -> str:
 
 
 def _image_src(path: str) -> str:
-  if "://" not in path and pathlib.PurePosixPath(path).is_absolute():
+  if "://" not in path and pathlib.PurePosixPath(path).ispaths.resolve():
     return pathlib.Path(path).as_uri()
   return path
 
@@ -354,22 +353,14 @@ def _define_flags():
                       "stdout (plots into DIR/plots).")
 
 
-def _absolute(path):
-  """A local path made absolute (so what is printed works from anywhere);
-  URLs (gs://...) and None as given."""
-  if not path or "://" in path:
-    return path
-  return os.path.abspath(os.path.expanduser(path))
-
-
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   fl = flags.FLAGS
-  directory, out = _absolute(fl.dir), _absolute(fl.out)
+  directory, out = paths.resolve(fl.dir), paths.resolve(fl.out)
   dataset = fl.dataset
   if dataset and published.is_folder(dataset):  # As the trainer records it.
-    dataset = FOLDER_PREFIX + _absolute(dataset.strip()[len(FOLDER_PREFIX):])
+    dataset = FOLDER_PREFIX + paths.resolve(dataset.strip()[len(FOLDER_PREFIX):])
   try:
     records, problems = read_records(directory)
   except FileNotFoundError as e:

@@ -88,6 +88,14 @@ def bound_name(num_samples: int) -> str:
   return "elbo" if num_samples == 1 else f"iwbo-{int(num_samples)}"
 
 
+def bound_description(name):
+  """What a reported bpd is, for a person: it comes from a lower bound on log p(x),
+  so it is an upper bound on the model's true bits per dimension."""
+  if name == "elbo":
+    return "an upper bound from one dequantization sample (the ELBO)"
+  return f"an upper bound from {name.partition('-')[2]} importance samples (the IWBO)"
+
+
 def utc_now() -> str:
   return datetime.datetime.now(datetime.timezone.utc).isoformat()
 
@@ -177,6 +185,20 @@ def read_records(directory) -> tuple[list[dict], list[tuple[str, str]]]:
     else:
       problems.append((path.name, reason))
   return records, problems
+
+
+def find_record(directory, **fields) -> epath.Path | None:
+  """The path of the first readable record in `directory` whose fields equal
+  `fields` (e.g. workdir=..., steps=...), or None: how a restarted run finds the
+  record it wrote before it was killed, instead of writing a second one."""
+  directory = epath.Path(directory)
+  if not directory.is_dir():
+    return None
+  for path in sorted(p for p in directory.glob(f"*{_SUFFIX}") if not p.name.startswith(".")):
+    record, reason = _read_one(path)
+    if reason is None and all(record.get(k) == v for k, v in fields.items()):
+      return path
+  return None
 
 
 def _read_one(path: epath.Path):

@@ -23,7 +23,6 @@ leaderboard record is written (without a leaderboard, their final sample grid).
 cluster scheduler.
 """
 import concurrent.futures
-import functools
 import importlib.util
 import itertools
 import os
@@ -33,9 +32,8 @@ import subprocess
 import sys
 
 from absl import app, flags
-from etils import epath
 
-from flowzoo import config as config_lib, records
+from flowzoo import checkpoint, config as config_lib, paths
 
 ARG = "arg"    # member key: the config argument of this member
 NAME = "name"  # member key: the name of this member's workdir
@@ -183,36 +181,15 @@ def default_root(spec):
 # ---------------------------------------------------------------------------------------
 # Finished runs.
 # ---------------------------------------------------------------------------------------
-def _same_path(a, b):
-  if "://" in a or "://" in b:
-    return a.rstrip("/") == b.rstrip("/")
-  return os.path.realpath(a) == os.path.realpath(b)
-
-
-@functools.lru_cache(maxsize=None)
-def _recorded(leaderboard_dir):
-  """(workdir, steps) of every readable record in a leaderboard directory."""
-  try:
-    found, _ = records.read_records(leaderboard_dir)
-  except FileNotFoundError:
-    return ()
-  return tuple((r["workdir"], r["steps"]) for r in found if r.get("workdir"))
-
-
 def is_finished(workdir, config):
   """Whether workdir holds a run of `config` that trained all its steps and was reported.
 
   The final checkpoint alone is not enough: a run pre-empted during its final
-  evaluation has it too, and resuming it does that evaluation again.
+  evaluation has it too, and resuming it does that evaluation (and writes its
+  record) once. The trainer marks a reported run with its result file.
   """
-  steps = config.train.steps
-  workdir = epath.Path(workdir)
-  if not (workdir / "checkpoints" / str(steps)).is_dir():
-    return False
-  if config.leaderboard.dir:
-    return any(s == steps and _same_path(w, str(workdir))
-               for w, s in _recorded(str(config.leaderboard.dir)))
-  return (workdir / f"samples_{steps}.png").exists()
+  result = checkpoint.load_result(workdir)
+  return result is not None and result["step"] == config.train.steps
 
 
 # ---------------------------------------------------------------------------------------
@@ -221,7 +198,8 @@ def is_finished(workdir, config):
 def plan(spec, workdir_root=None, leaderboard_dir=None):
   """[(name, workdir, config, argv)] of every member, each config validated before any run."""
   members = load_sweep(spec)
-  root = workdir_root or default_root(spec)
+  root = paths.resolve(workdir_root or default_root(spec))
+  leaderboard_dir = paths.resolve(leaderboard_dir)
   out = []
   for name, member in zip(member_names(members), members):
     config = resolve(spec, member, leaderboard_dir)

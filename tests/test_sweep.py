@@ -1,6 +1,5 @@
 """Sweeps: members, names and commands; a toy sweep end to end into one leaderboard;
 re-runs skip finished members; the sample command's temperature sweep and interpolations."""
-import os
 import shlex
 import subprocess
 import sys
@@ -11,15 +10,9 @@ import pytest
 from PIL import Image
 
 import flowzoo
-from flowzoo import data, flops, records, sweep
+from flowzoo import checkpoint, data, flops, records, sweep
+from tests.commands import ENV
 
-# Members run on one CPU device, as a user's run does: conftest's eight emulated
-# devices would only slow every subprocess down.
-ENV = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
-_XLA_FLAGS = os.environ.get("XLA_FLAGS", "").replace(
-    "--xla_force_host_platform_device_count=8", "").strip()
-if _XLA_FLAGS:
-  ENV["XLA_FLAGS"] = _XLA_FLAGS
 TINY = {"train.steps": 3, "model.num_layers": 2, "model.shift": 0, "model.flow_layers": 1,
         "model.hidden": 8, "eval.batch_size": 400, "train.batch_size": 16, "train.warmup_steps": 1, "sample.num": 4}
 
@@ -130,23 +123,15 @@ def test_rerun_skips_finished_members(finished_sweep, sweep_file):
   assert len(records.read_records(finished_sweep / "board")[0]) == 2
 
 
-def test_finished_means_last_checkpoint_and_record(tmp_path):
+def test_finished_means_the_trainer_reported_the_last_step(tmp_path):
   config = flowzoo.load_config("configs/quickstart.py")
   config.train.steps = 7
-  config.leaderboard.dir = str(tmp_path / "board")
   workdir = tmp_path / "run"
-  (workdir / "checkpoints" / "5").mkdir(parents=True)
-  assert not sweep.is_finished(workdir, config)
-  (workdir / "checkpoints" / "7").mkdir()
+  (workdir / "checkpoints" / "7").mkdir(parents=True)
   assert not sweep.is_finished(workdir, config)  # interrupted in its final evaluation
-  record = {f: None for f in records.REQUIRED_FIELDS}
-  record.update(model="mixerflow", bpd=4.0, steps=7, workdir=str(workdir))
-  records.write_record(tmp_path / "board", record)
-  sweep._recorded.cache_clear()
-  assert sweep.is_finished(workdir, config)
-  config.leaderboard.dir = ""  # no leaderboard: the final sample grid tells
-  assert not sweep.is_finished(workdir, config)
-  (workdir / "samples_7.png").write_bytes(b"")
+  checkpoint.save_result(workdir, {"step": 5})
+  assert not sweep.is_finished(workdir, config)  # a result of fewer steps: run on
+  checkpoint.save_result(workdir, {"step": 7})
   assert sweep.is_finished(workdir, config)
 
 

@@ -4,6 +4,7 @@ import numbers
 
 import ml_collections
 
+from flowzoo import paths
 from flowzoo.data import corruptions
 from flowzoo.data import sources
 
@@ -151,9 +152,9 @@ def resolve_paths(config):
   if isinstance(name, str) and name.startswith(sources.FOLDER_PREFIX):
     path = name[len(sources.FOLDER_PREFIX):]
     if path.strip():
-      config.name = sources.FOLDER_PREFIX + sources.absolute(path)
+      config.name = sources.FOLDER_PREFIX + paths.resolve(path)
   if isinstance(config.data_dir, str) and config.data_dir:
-    config.data_dir = sources.absolute(config.data_dir)
+    config.data_dir = paths.resolve(config.data_dir)
   return config
 
 

@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from flowzoo import paths
 from flowzoo.data import shapes
 
 FOLDER_PREFIX = "folder:"
@@ -23,17 +24,6 @@ LIST_TFDS_NAMES = ('python -c "import tensorflow_datasets as tfds; '
 TFDS_CATALOG = "https://www.tensorflow.org/datasets/catalog/overview"
 # At most this many unreadable files are named in one error.
 MAX_NAMED_FILES = 20
-
-
-def absolute(path):
-  """`path` made absolute against the working directory, `~` expanded.
-
-  URLs (gs://...) are absolute already and None (TFDS's default data_dir)
-  stays None: both are returned as given.
-  """
-  if path is None or "://" in os.fspath(path):
-    return path
-  return os.path.abspath(os.path.expanduser(os.fspath(path)))
 
 
 def _not_a_tfds_name(name, error):
@@ -87,7 +77,7 @@ class TfdsSource:
 
   def __init__(self, config):
     self.config = config
-    self.data_dir = absolute(config.data_dir)
+    self.data_dir = paths.resolve(config.data_dir)
     try:
       self.builder = tfds.builder(config.name, data_dir=self.data_dir)
     # AssertionError: a version TFDS does not have ('cifar10:9.9.9').
@@ -126,7 +116,7 @@ class TfdsSource:
       manual = getattr(self.builder, "MANUAL_DOWNLOAD_INSTRUCTIONS", None)
       raise ValueError(
           f"data.name={name!r} is not prepared in data_dir "
-          f"{absolute(self.builder.data_dir_root)} (data.data_dir="
+          f"{paths.resolve(self.builder.data_dir_root)} (data.data_dir="
           f"{self.config.data_dir!r}). Provide it in one of these ways: set "
           "data.download=True on a machine with network access; or run "
           f"`tfds build {name} --data_dir=DIR` (with --manual_dir=MANUAL for "
@@ -193,7 +183,7 @@ class FolderSource:
   def __init__(self, config):
     self.config = config
     # Absolute here, where the path enters: every later message names it so.
-    self.root = absolute(config.name[len(FOLDER_PREFIX):])
+    self.root = paths.resolve(config.name[len(FOLDER_PREFIX):])
     self.image_shape = (None, None, None)  # Any size and channels; see fit().
 
   def _files(self, split, field):
