@@ -21,7 +21,7 @@ import tensorflow_datasets as tfds
 from absl import app, flags
 
 import flowzoo
-from flowzoo import checkpoint, models
+from flowzoo import console, models
 from flowzoo.data import corruptions
 
 _WORKDIRS = flags.DEFINE_multi_string("workdir", None, "Run directory; repeat for several runs.")
@@ -141,7 +141,7 @@ def probe(workdir, *, max_train=0, max_test=0, steps=2000, batch=256, lr=1e-3, e
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  checkpoint.quiet_orbax_logging()
+  console.setup()
   results = [probe(w, max_train=_MAX_TRAIN.value, max_test=_MAX_TEST.value, steps=_STEPS.value,
                    batch=_BATCH.value, lr=_LR.value, encode_batch=_ENCODE_BATCH.value,
                    seed=_SEED.value) for w in _WORKDIRS.value]

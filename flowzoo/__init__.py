@@ -7,6 +7,15 @@
     log_px = model.apply(variables, images, rngs={"dequant": k}, method="log_prob")
     model, variables, config = flowzoo.load(workdir)
 """
+import os
+
+# TensorFlow runs only the input pipeline (decoding, resizing). It prints C++
+# notices when imported, which are not flowzoo's to show; setting these
+# variables in the environment keeps them. oneDNN's custom ops speed up
+# TensorFlow's own math, of which flowzoo has none, and announce themselves.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
 __version__ = "0.1.0"
 
 from flowzoo.api import load

@@ -4,12 +4,14 @@ A config file under configs/ defines get_config(arg=None) and starts from
 base_config(model_name): it then sets what its paper and dataset change. Every
 field can be overridden on the command line (--config.train.batch_size=64).
 """
+import difflib
 import importlib.util
+import math
 import os
 
 import ml_collections
 
-from flowzoo import data, models
+from flowzoo import data, models, paths
 
 
 def base_config(model_name: str) -> ml_collections.ConfigDict:
@@ -31,7 +33,11 @@ def base_config(model_name: str) -> ml_collections.ConfigDict:
       warmup_steps=0,       # linear warmup from 0 to lr
       schedule="cosine",    # after warmup: 'cosine' decay to 0, or 'constant'
       grad_clip=5.0,        # global-norm clipping; 0 disables it
-      log_every=100,        # steps between progress lines and train metrics
+      log_every=100,        # steps between train metrics written to TensorBoard
+      progress_every_seconds=30.0,  # seconds between progress lines on the console
+      # An update whose loss, gradient or step is not finite is skipped (and
+      # reported); this many skipped in a row means the run diverged: it stops.
+      max_consecutive_skips=20,
   ))
   c.eval = ml_collections.ConfigDict(dict(
       batch_size=256,       # global; the last batch is padded and masked
@@ -48,7 +54,9 @@ def base_config(model_name: str) -> ml_collections.ConfigDict:
       temperature=0.7,      # Glow's customary temperature for sample grids
   ))
   c.leaderboard = ml_collections.ConfigDict(dict(
-      dir="runs/leaderboard",  # any etils.epath path; '' writes no record
+      # Any etils.epath path (relative to the working directory the run starts
+      # in); '' writes no record.
+      dir="runs/leaderboard",
   ))
   return c
 
@@ -56,16 +64,81 @@ def base_config(model_name: str) -> ml_collections.ConfigDict:
 def load_config(spec: str) -> ml_collections.ConfigDict:
   """Loads 'path/to/config.py[:arg]' as the command line does."""
   path, _, arg = spec.partition(":")
-  if not os.path.exists(path):
-    raise FileNotFoundError(f"no config file at {path!r}")
+  if not os.path.isfile(path):
+    folder = os.path.dirname(os.path.abspath(path))
+    known = sorted(f for f in os.listdir(folder) if f.endswith(".py")) if os.path.isdir(
+        folder) else []
+    close = difflib.get_close_matches(os.path.basename(path), known, n=3)
+    raise FileNotFoundError(
+        f"no config file {os.path.abspath(path)}"
+        + (f"; did you mean {', '.join(close)}?" if close else
+           "; the configs are under configs/ of the flowzoo repository"))
   spec_ = importlib.util.spec_from_file_location("_flowzoo_config", path)
   module = importlib.util.module_from_spec(spec_)
   spec_.loader.exec_module(module)
   return module.get_config(arg) if arg else module.get_config()
 
 
+# The trainer's numeric fields: (low, high, integer); None is unbounded, and a
+# bound in a one-element tuple is exclusive. Checked before anything is compiled.
+_NUMBERS = {
+    "seed": (0, None, True),
+    "train.batch_size": (1, None, True),
+    "train.steps": (1, None, True),
+    "train.lr": ((0,), None, False),
+    "train.b1": (0, (1,), False),
+    "train.b2": (0, (1,), False),
+    "train.eps": ((0,), None, False),
+    "train.weight_decay": (0, None, False),
+    "train.warmup_steps": (0, None, True),
+    "train.grad_clip": (0, None, False),
+    "train.log_every": (1, None, True),
+    "train.progress_every_seconds": ((0,), None, False),
+    "train.max_consecutive_skips": (1, None, True),
+    "eval.batch_size": (1, None, True),
+    "eval.every_steps": (0, None, True),
+    "eval.num_samples": (1, None, True),
+    "checkpoint.every_steps": (1, None, True),
+    "checkpoint.keep": (1, None, True),
+    "sample.num": (1, None, True),
+    "sample.temperature": (0, None, False),
+}
+
+
+def _get(config, dotted):
+  for key in dotted.split("."):
+    config = config[key]
+  return config
+
+
+def check_number(name, value, low=None, high=None, integer=False):
+  """Raises ValueError naming `name` unless value is a finite number in [low, high].
+
+  A bound written as a one-element tuple, (0,), is exclusive.
+  """
+  kind = "an integer" if integer else "a number"
+  if (isinstance(value, bool) or not isinstance(value, (int, float))
+      or (integer and not isinstance(value, int)) or not math.isfinite(value)):
+    raise ValueError(f"{name}={value!r} must be {kind}" + _range(low, high) + ".")
+  lo, lo_open = (low[0], True) if isinstance(low, tuple) else (low, False)
+  hi, hi_open = (high[0], True) if isinstance(high, tuple) else (high, False)
+  if ((lo is not None and (value < lo or (lo_open and value == lo)))
+      or (hi is not None and (value > hi or (hi_open and value == hi)))):
+    raise ValueError(f"{name}={value!r} must be {kind}" + _range(low, high) + ".")
+
+
+def _range(low, high):
+  lo = None if low is None else (f"> {low[0]}" if isinstance(low, tuple) else f">= {low}")
+  hi = None if high is None else (f"< {high[0]}" if isinstance(high, tuple) else f"<= {high}")
+  return " " + " and ".join(b for b in (lo, hi) if b) if (lo or hi) else ""
+
+
 def validate(config):
-  """Every check that can fail before compilation: model, data and trainer fields."""
+  """Every check that can fail before data loading and compilation, data first
+  (the model's checks read data.shape)."""
+  data.check_fields(config.data)
+  for dotted, (low, high, integer) in _NUMBERS.items():
+    check_number(f"config.{dotted}", _get(config, dotted), low, high, integer)
   models.validate(config)
   if config.train.optimizer not in ("adam", "adamw", "adamax"):
     raise ValueError(f"config.train.optimizer={config.train.optimizer!r}: choose "
@@ -73,12 +146,56 @@ def validate(config):
   if config.train.schedule not in ("cosine", "constant"):
     raise ValueError(f"config.train.schedule={config.train.schedule!r}: choose "
                      "'cosine' or 'constant'.")
-  for section, field in (("train", "steps"), ("train", "batch_size"),
-                         ("eval", "batch_size"), ("eval", "num_samples"),
-                         ("checkpoint", "every_steps"), ("checkpoint", "keep"),
-                         ("sample", "num")):
-    if config[section][field] < 1:
-      raise ValueError(f"config.{section}.{field}={config[section][field]} must be at least 1.")
-  if not 0 <= config.train.warmup_steps <= config.train.steps:
+  if config.train.warmup_steps > config.train.steps:
     raise ValueError(f"config.train.warmup_steps={config.train.warmup_steps} must lie in "
                      f"0..train.steps (={config.train.steps}).")
+
+
+def resolve_paths(config):
+  """A copy of config with its local paths made absolute (see flowzoo.paths)."""
+  config = ml_collections.ConfigDict(config.to_dict())
+  config.leaderboard.dir = paths.resolve(config.leaderboard.dir)
+  config.data = data.resolve_paths(config.data)
+  return config
+
+
+def _fields(config, prefix=""):
+  """Dotted names of every field of a ConfigDict, sections included."""
+  out = []
+  for key, value in config.items():
+    out.append(prefix + key)
+    if isinstance(value, ml_collections.ConfigDict):
+      out += _fields(value, f"{prefix}{key}.")
+  return out
+
+
+def command_line_error(argv, flag="config"):
+  """What is wrong with the config file or a --config.FIELD override in argv, or None.
+
+  Runs before absl parses the flags, which would report a mistyped field as a
+  KeyError under three tracebacks, and a missing file only when first read.
+  """
+  spec, names = None, []
+  for i, arg in enumerate(argv):
+    if arg.startswith(f"--{flag}="):
+      spec = arg.split("=", 1)[1]
+    elif arg == f"--{flag}" and i + 1 < len(argv):
+      spec = argv[i + 1]
+    elif arg.startswith((f"--{flag}.", f"--no{flag}.")):
+      names.append(arg.split("=", 1)[0].split(".", 1)[1])
+  if spec is None:
+    return None  # absl says that --config is required
+  try:
+    config = load_config(spec)
+  except FileNotFoundError as e:
+    return f"--{flag}={spec}: {e}"
+  fields = _fields(config)
+  for name in names:
+    if name not in fields:
+      close = difflib.get_close_matches(name, fields, n=1, cutoff=0.6)
+      hint = f"; did you mean --{flag}.{close[0]}?" if close else (
+          f"; the sections are {sorted(config)} (see flowzoo/config.py).")
+      return f"--{flag}.{name}: {spec} has no field {name}{hint}"
+  return None
+
+

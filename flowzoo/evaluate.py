@@ -8,15 +8,10 @@ exactly once: the data layer pads the last batch and masks the padding.
 """
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec as P
 
-from flowzoo import models
+from flowzoo import console, models
 from flowzoo.models.base import bits_per_dim
-
-
-def bound_name(num_samples):
-  return "elbo" if num_samples == 1 else f"iwbo-{num_samples}"
 
 
 def log_likelihood_bound(model, variables, images, rng, num_samples):
@@ -39,13 +34,21 @@ def make_eval_step(model, shape, num_samples, mesh):
                  out_shardings=replicated)
 
 
-def evaluate(eval_step, variables, batches, rng, mesh):
-  """Mean bpd over every unmasked image of `batches` ((images, mask) per process)."""
+def evaluate(eval_step, variables, batches, rng, mesh, *, total=None, what="evaluation",
+             every_seconds=30.0):
+  """Mean bpd over every unmasked image of `batches` ((images, mask) per process).
+
+  With `total` (images in the split), a long evaluation reports its progress.
+  """
   sharding = NamedSharding(mesh, P("data"))
-  total, count = 0.0, 0
+  progress = console.Progress(what, total, every_seconds=every_seconds, unit="images",
+                              quiet_for=every_seconds / 2) if total else None
+  sum_, count = 0.0, 0
   for i, (images, mask) in enumerate(batches):
     images = jax.make_array_from_process_local_data(sharding, images)
     mask = jax.make_array_from_process_local_data(sharding, mask)
     s, n = eval_step(variables, images, mask, jax.random.fold_in(rng, i))
-    total, count = total + float(s), count + int(n)
-  return {"bpd": total / max(count, 1), "count": count}
+    sum_, count = sum_ + float(s), count + int(n)
+    if progress and count < total:
+      progress.update(count, f"bpd so far {sum_ / max(count, 1):.4f}")
+  return {"bpd": sum_ / max(count, 1), "count": count}

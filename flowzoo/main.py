@@ -5,17 +5,20 @@
         --config.train.batch_size=256 --workdir=runs/mf64
 
 Without --workdir the run goes to runs/<config>-<time>. A workdir that already
-holds a run is resumed from its last checkpoint. On several hosts, pass
---multihost so that jax.distributed.initialize() joins the processes first.
+holds a run is resumed from its last checkpoint; one whose run has finished only
+prints its result. On several hosts, pass --multihost so that
+jax.distributed.initialize() joins the processes first. --verbose shows other
+libraries' logs and the traceback of an error.
 """
 import os
+import sys
 import time
 
 import jax
-from absl import app, flags, logging
+from absl import app, flags
 from ml_collections import config_flags
 
-from flowzoo import checkpoint, train
+from flowzoo import config as config_lib, console, paths, records, train
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Config file, path[:arg].")
 _WORKDIR = flags.DEFINE_string("workdir", None, "Run directory; default runs/<config>-<time>.")
@@ -29,27 +32,51 @@ def default_workdir(config_file):
   return os.path.join("runs", f"{name}{'-' + arg if arg else ''}-{time.strftime('%Y%m%d-%H%M%S')}")
 
 
+def parse_flags(argv):
+  """absl's parser, after a check of the config file and its overrides in plain words."""
+  error = config_lib.command_line_error(argv)
+  if error:
+    sys.exit(f"flowzoo: error: {error}")
+  return app.parse_flags_with_usage(argv)
+
+
+def summary(out):
+  """The closing lines of a finished run, for a person."""
+  bound = records.bound_description(out["bound"])
+  lines = [f"test bpd {out['bpd']:.4f} on {out['count']:,} {out['dataset']} test images "
+           f"after {out['step']:,} steps ({out['model']}, {out['params']:,} parameters)",
+           f"  bpd is bits per dimension, {bound}: lower is better"]
+  if out.get("init_bpd") is not None:
+    lines.append(f"  at initialisation the same model had {out['init_bpd']:.4f}")
+  if out.get("train_bpd") is not None:
+    lines.append(f"  train bpd of the last batch {out['train_bpd']:.4f}")
+  lines += [f"workdir     {out['workdir']}", f"checkpoint  {out['checkpoint']}",
+            f"samples     {out['sample_grid']}"]
+  if out.get("record"):
+    lines.append(f"leaderboard {out['record']}")
+    lines.append(f"  compare:  python -m flowzoo.leaderboard "
+                 f"--dir={os.path.dirname(out['record'])}")
+  return lines
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  checkpoint.quiet_orbax_logging()
+  console.setup()
   if _MULTIHOST.value:
     jax.distributed.initialize()
   config_file = config_flags.get_config_filename(flags.FLAGS["config"])
-  workdir = _WORKDIR.value or default_workdir(config_file)
-  logging.info("Workdir: %s", workdir)
-  print(f"flowzoo: workdir {workdir}", flush=True)
-  out = train.train_and_evaluate(_CONFIG.value, workdir, config_file=config_file)
+  workdir = paths.resolve(_WORKDIR.value or default_workdir(config_file))
+  with console.user_errors():
+    config, workdir = train.check(_CONFIG.value, workdir)
+    console.say(f"workdir {workdir}")
+    out = train.train_and_evaluate(config, workdir, config_file=config_file)
+  if out.get("finished_before"):
+    console.say("this run finished before; nothing to do. Its result:")
   if "bpd" in out:
-    print(f"flowzoo: test bpd {out['bpd']:.4f} ({out['bound']}), train bpd {out['train_bpd']:.4f}, "
-          f"{out['params']:,} parameters", flush=True)
-    if out["init_bpd"] is not None:
-      print(f"flowzoo: test bpd at initialisation {out['init_bpd']:.4f}", flush=True)
-    print(f"flowzoo: checkpoint {out['checkpoint']}", flush=True)
-    print(f"flowzoo: samples {out['sample_grid']}", flush=True)
-    if "record" in out:
-      print(f"flowzoo: leaderboard record {out['record']}", flush=True)
+    for line in summary(out):
+      console.say(line)
 
 
 if __name__ == "__main__":
-  app.run(main)
+  app.run(main, flags_parser=parse_flags)

@@ -12,6 +12,7 @@ the straight line between their latents (first and last columns decode to the
 test images themselves).
 """
 import functools
+import math
 import os
 
 import jax
@@ -20,27 +21,46 @@ import numpy as np
 from absl import app, flags
 
 import flowzoo
-from flowzoo import checkpoint, data, images as image_lib, models, train
+from flowzoo import console, data, images as image_lib, models, paths, train
 
 # Glow's 0.7 and DenseFlow's 0.8 (REFERENCE.md) between the mode (0) and the model (1).
 TEMPERATURES = ("0", "0.5", "0.7", "0.8", "1.0")
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Run directory written by flowzoo.main.")
-_NUM = flags.DEFINE_integer("num", 64, "Number of samples.")
-_TEMPERATURE = flags.DEFINE_float("temperature", 0.7, "Std multiplier of every prior.")
+_NUM = flags.DEFINE_integer("num", 64, "Number of samples.", lower_bound=1)
+_TEMPERATURE = flags.DEFINE_float("temperature", 0.7, "Std multiplier of every prior.",
+                                  lower_bound=0.0)
 _STEP = flags.DEFINE_integer("step", None, "Checkpoint step; default the latest.")
-_ROWS = flags.DEFINE_integer("rows", None, "Rows of the grid; default near-square.")
+_ROWS = flags.DEFINE_integer("rows", None, "Rows of the grid; default near-square.",
+                             lower_bound=1)
 _SEED = flags.DEFINE_integer("seed", 0, "Sampling seed.")
 _OUT = flags.DEFINE_string("out", None, "PNG path; default WORKDIR/sample_T<temperature>.png.")
 _TEMPERATURES = flags.DEFINE_list("temperatures", list(TEMPERATURES),
                                   "Rows of the temperature sweep grid; empty for none.")
-_PER_TEMPERATURE = flags.DEFINE_integer("per_temperature", 8, "Samples per temperature row.")
+_PER_TEMPERATURE = flags.DEFINE_integer("per_temperature", 8, "Samples per temperature row.",
+                                        lower_bound=1)
 _INTERPOLATE = flags.DEFINE_bool("interpolate", False,
                                  "Also write latent interpolations between test images.")
-_PAIRS = flags.DEFINE_integer("pairs", 4, "Pairs of test images to interpolate between.")
+_PAIRS = flags.DEFINE_integer("pairs", 4, "Pairs of test images to interpolate between.",
+                              lower_bound=1)
 _INTERPOLATION_STEPS = flags.DEFINE_integer("interpolation_steps", 8,
-                                            "Images per interpolation, both ends included.")
+                                            "Images per interpolation, both ends included.",
+                                            lower_bound=2)
 flags.mark_flags_as_required(["workdir"])
+
+
+def _temperature_ok(value):
+  try:
+    return math.isfinite(float(value)) and float(value) >= 0
+  except ValueError:
+    return False
+
+
+# absl's bounds let NaN through (every comparison with it is False).
+flags.register_validator("temperature", _temperature_ok,
+                         "must be a finite number >= 0 (0 draws the mode, 1 the model)")
+flags.register_validator("temperatures", lambda values: all(map(_temperature_ok, values)),
+                         "must be finite numbers >= 0, comma-separated")
 
 
 def temperature_sweep(model, variables, temperatures, per_row, rng):
@@ -96,21 +116,28 @@ def _beside(out, suffix):
 
 
 def main(argv):
-  del argv
-  checkpoint.quiet_orbax_logging()
-  model, variables, config = flowzoo.load(_WORKDIR.value, step=_STEP.value)
+  if len(argv) > 1:
+    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  console.setup()
+  with console.user_errors():
+    write_samples(paths.resolve(_WORKDIR.value), paths.resolve(_OUT.value))
+
+
+def write_samples(workdir, out):
+  """Everything main writes, from the run in `workdir` (absolute paths)."""
+  model, variables, config = flowzoo.load(workdir, step=_STEP.value)
   rng = jax.random.PRNGKey(_SEED.value)
   images = train.sample(model, variables, _NUM.value, _TEMPERATURE.value, rng)
-  out = _OUT.value or f"{_WORKDIR.value}/sample_T{_TEMPERATURE.value}.png"
+  out = out or os.path.join(workdir, f"sample_T{_TEMPERATURE.value}.png")
   image_lib.write_png(out, image_lib.grid(images, rows=_ROWS.value))
-  print(f"flowzoo: {_NUM.value} samples at temperature {_TEMPERATURE.value} in {out}")
+  console.say(f"{_NUM.value} samples at temperature {_TEMPERATURE.value} in {out}")
   if _TEMPERATURES.value:
     temperatures = [float(t) for t in _TEMPERATURES.value]
     sweep = temperature_sweep(model, variables, temperatures, _PER_TEMPERATURE.value,
                               jax.random.fold_in(rng, 1))
     path = _beside(out, "temperatures")
     image_lib.write_png(path, image_lib.grid(sweep, rows=len(temperatures)))
-    print(f"flowzoo: rows at temperatures {temperatures} in {path}")
+    console.say(f"rows at temperatures {temperatures} in {path}")
   if _INTERPOLATE.value:
     pairs = eval_images(config, 2 * _PAIRS.value)
     if len(pairs) < 2 * _PAIRS.value:
@@ -120,7 +147,7 @@ def main(argv):
                           _INTERPOLATION_STEPS.value, jax.random.fold_in(rng, 2))
     path = _beside(out, "interpolations")
     image_lib.write_png(path, image_lib.grid(walk, rows=_PAIRS.value))
-    print(f"flowzoo: {_PAIRS.value} interpolations between test images in {path}")
+    console.say(f"{_PAIRS.value} interpolations between test images in {path}")
 
 
 if __name__ == "__main__":

@@ -15,14 +15,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from absl import logging
-from clu import metric_writers, periodic_actions
+from clu import metric_writers
 from etils import epath
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 import flowzoo
-from flowzoo import checkpoint, config as config_lib, data, evaluate, images as image_lib
-from flowzoo import flops, models, optim, records
+from flowzoo import checkpoint, config as config_lib, console, data, evaluate
+from flowzoo import flops, images as image_lib, models, optim, paths, records
 from flowzoo.models.base import bits_per_dim
 
 # Non-parameter collections that a training step updates (conditioners' batch
@@ -59,7 +58,13 @@ def create_state(model, tx, rng, images):
 
 
 def train_step(state, images, *, model, tx, shape):
-  """One update on the mean bpd of the batch; a non-finite loss leaves state as it was."""
+  """One update on the mean bpd of the batch.
+
+  An update whose loss, gradient or step is not finite is skipped: the state
+  stays as it was (but for the step and the skip count), so one bad batch
+  cannot poison the parameters, and a learning rate that makes NaN steps never
+  reaches a checkpoint.
+  """
   rng = jax.random.fold_in(state.rng, state.step)
   mutable = [k for k in MUTABLE if k in state.model_state]
 
@@ -71,15 +76,16 @@ def train_step(state, images, *, model, tx, shape):
 
   (loss, updates), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
   grad_norm = optax.tree.norm(grads)
-  finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm)
   deltas, opt_state = tx.update(grads, state.opt_state, state.params)
+  finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm) & jnp.isfinite(optax.tree.norm(deltas))
   proposed = (optax.apply_updates(state.params, deltas), {**state.model_state, **updates}, opt_state)
   params, model_state, opt_state = jax.tree.map(
       lambda new, old: jnp.where(finite, new, old), proposed,
       (state.params, state.model_state, state.opt_state))
   state = state.replace(step=state.step + 1, params=params, model_state=model_state,
                         opt_state=opt_state, skipped=state.skipped + (~finite).astype(jnp.int32))
-  return state, {"train_bpd": loss, "grad_norm": grad_norm}
+  return state, {"train_bpd": loss, "grad_norm": grad_norm, "skipped": ~finite,
+                 "skipped_steps": state.skipped}
 
 
 def compile_train_step(model, tx, shape, mesh):
@@ -89,19 +95,13 @@ def compile_train_step(model, tx, shape, mesh):
                  donate_argnums=0)
 
 
-def train_and_evaluate(config, workdir, *, stop_after_steps=None, config_file=None):
-  """Trains config's model in workdir (resuming what is there) and evaluates it.
+def check(config, workdir):
+  """Every check of a run that can fail before data loading and compilation.
 
-  `stop_after_steps` ends the run after that global step as a pre-emption would
-  (after its checkpoint), for time-sliced schedulers and tests; the schedule is
-  still the one of config.train.steps. Returns the final metrics (and at a stop,
-  the metrics so far).
+  Returns (config with absolute paths, absolute workdir).
   """
-  # -------------------------------------------------------------------------------------
-  # Checks that can fail, before anything is compiled.
-  # -------------------------------------------------------------------------------------
   config_lib.validate(config)
-  shape = tuple(config.data.shape)
+  config = config_lib.resolve_paths(config)
   batching = dict(global_batch_size=config.train.batch_size,
                   eval_batch_size=config.eval.batch_size)
   data.check_config(config.data, **batching, process_count=jax.process_count())
@@ -109,8 +109,34 @@ def train_and_evaluate(config, workdir, *, stop_after_steps=None, config_file=No
     if config[field].batch_size % jax.device_count():
       raise ValueError(f"config.{field}.batch_size={config[field].batch_size} must be a "
                        f"multiple of the {jax.device_count()} devices.")
-  workdir = epath.Path(workdir)
+  workdir = epath.Path(paths.resolve(workdir))
   checkpoint.check_same_run(workdir, config)
+  return config, workdir
+
+
+class Diverged(FloatingPointError):
+  """The run stopped because its updates kept being skipped or its bound is not finite."""
+
+
+def train_and_evaluate(config, workdir, *, stop_after_steps=None, config_file=None):
+  """Trains config's model in workdir (resuming what is there) and evaluates it.
+
+  A workdir whose run has finished is not touched: its result is returned with
+  "finished_before": True. `stop_after_steps` ends the run after that global
+  step as a pre-emption would (after its checkpoint), for time-sliced schedulers
+  and tests; the schedule is still the one of config.train.steps. Returns the
+  final metrics (and at a stop, the metrics so far).
+  """
+  # -------------------------------------------------------------------------------------
+  # Checks that can fail, before anything is loaded or compiled.
+  # -------------------------------------------------------------------------------------
+  config, workdir = check(config, workdir)
+  finished = checkpoint.load_result(workdir)
+  if finished is not None and finished["step"] == config.train.steps:
+    return {**finished, "finished_before": True}
+  shape = tuple(config.data.shape)
+  batching = dict(global_batch_size=config.train.batch_size,
+                  eval_batch_size=config.eval.batch_size)
 
   # -------------------------------------------------------------------------------------
   # Set-up: mesh, data, model, optimizer, checkpoints, metric writers.
@@ -137,13 +163,14 @@ def train_and_evaluate(config, workdir, *, stop_after_steps=None, config_file=No
   if mngr.latest_step() is not None:
     abstract = checkpoint.abstract(jax.eval_shape(init, root, first), replicated)
     state = checkpoint.restore(mngr, abstract)
-    logging.info("Resumed %s at step %d.", workdir, int(state.step))
+    console.say(f"resuming {workdir} at step {int(state.step):,} of {config.train.steps:,}")
   else:
     state = init(root, first)
   start = int(state.step)
   num_params = models.count_params(state.variables)
-  logging.info("%s: %s trainable parameters on %d devices.", config.model.name,
-               f"{num_params:,}", jax.device_count())
+  console.say(f"{config.model.name}, {num_params:,} parameters, on {config.data.name} "
+              f"{'x'.join(map(str, shape))}, {jax.device_count()} {jax.default_backend()} "
+              f"device{'s' if jax.device_count() > 1 else ''}")
 
   # -------------------------------------------------------------------------------------
   # Train.
@@ -151,45 +178,84 @@ def train_and_evaluate(config, workdir, *, stop_after_steps=None, config_file=No
   step_fn = compile_train_step(model, tx, shape, mesh)
   eval_fn = evaluate.make_eval_step(model, shape, config.eval.num_samples, mesh)
   eval_rng = jax.random.fold_in(root, -1 % 2**31)
-  progress = periodic_actions.ReportProgress(num_train_steps=config.train.steps, writer=writer)
+  run_eval = lambda what: evaluate.evaluate(eval_fn, state.variables, ds.eval(), eval_rng,
+                                            mesh, total=ds.num_eval, what=what)
   last = config.train.steps if stop_after_steps is None else min(stop_after_steps, config.train.steps)
   started = time.time()
-  metrics, train_bpd, init_bpd = [], None, None
+  train_bpd, init_bpd = None, None
   if config.eval.at_start and start == 0:
-    init_bpd = evaluate.evaluate(eval_fn, state.variables, ds.eval(), eval_rng, mesh)["bpd"]
+    init_bpd = run_eval("baseline at initialisation")["bpd"]
     writer.write_scalars(0, {"eval_bpd": init_bpd})
-    logging.info("step 0: eval bpd %.4f at initialisation", init_bpd)
-  batches = ds.train(start)
-  for step in range(start + 1, last + 1):
-    state, m = step_fn(state, to_global(next(batches)))
-    metrics.append(m)
-    progress(step)
+    console.say(f"test bpd at initialisation {init_bpd:.4f}")
+  if start < last:
+    console.say(f"compiling the train step (batch {config.train.batch_size})")
+    compile_start = time.time()
+    compiled = step_fn.lower(state, first).compile()
+    console.say(f"compiled in {console.duration(time.time() - compile_start)}; training steps "
+                f"{start + 1:,} to {last:,}")
+  progress = console.Progress("step", config.train.steps, start,
+                              config.train.progress_every_seconds)
+  window, skipped_in_a_row = [], 0
+
+  def observe(step, metrics):
+    """Reads a step's metrics one step late, so the host never stalls the device queue."""
+    nonlocal train_bpd, skipped_in_a_row, window
+    m = jax.device_get(metrics)
+    if m["skipped"]:
+      skipped_in_a_row += 1
+      console.say(f"step {step:,}: update skipped (train bpd {m['train_bpd']:.4g}, grad norm "
+                  f"{m['grad_norm']:.4g} not finite); {int(m['skipped_steps'])} skipped so far")
+      if skipped_in_a_row >= config.train.max_consecutive_skips:
+        raise Diverged(
+            f"the last {skipped_in_a_row} updates (to step {step:,}) were all skipped for a "
+            "non-finite loss, gradient or step: the run diverged. Its checkpoints hold the "
+            "last finite state. Lower config.train.lr "
+            f"(={config.train.lr}), raise config.train.warmup_steps "
+            f"(={config.train.warmup_steps}) or set config.train.grad_clip "
+            f"(={config.train.grad_clip}), and start again in a new --workdir.")
+      return
+    skipped_in_a_row = 0
+    window.append(m)
+    train_bpd = float(m["train_bpd"])
     if step % config.train.log_every == 0 or step == last:
-      summary = {k: float(np.mean([x[k] for x in metrics])) for k in metrics[0]}
-      summary["skipped_steps"] = int(state.skipped)
-      train_bpd = summary["train_bpd"]
-      writer.write_scalars(step, summary)
-      logging.info("step %d/%d: train bpd %.4f, grad norm %.3g, %d skipped", step,
-                   config.train.steps, train_bpd, summary["grad_norm"], summary["skipped_steps"])
-      metrics = []
-    if step % config.checkpoint.every_steps == 0 or step == last:
-      checkpoint.save(mngr, step, state)
-    if config.eval.every_steps and step % config.eval.every_steps == 0 and step < config.train.steps:
-      result = evaluate.evaluate(eval_fn, state.variables, ds.eval(), eval_rng, mesh)
-      writer.write_scalars(step, {"eval_bpd": result["bpd"]})
-      logging.info("step %d: eval bpd %.4f over %d images", step, result["bpd"], result["count"])
-  mngr.wait_until_finished()
+      summary = {k: float(np.mean([x[k] for x in window])) for k in ("train_bpd", "grad_norm")}
+      writer.write_scalars(step, {**summary, "skipped_steps": int(m["skipped_steps"])})
+      window = []
+    progress.update(step, f"train bpd {train_bpd:.4f}, grad norm {float(m['grad_norm']):.3g}")
+
+  batches = ds.train(start)
+  pending = None
+  try:
+    for step in range(start + 1, last + 1):
+      state, metrics = compiled(state, to_global(next(batches)))
+      if pending is not None:
+        observe(*pending)
+      pending = (step, metrics)
+      if step % config.checkpoint.every_steps == 0 or step == last:
+        checkpoint.save(mngr, step, state)
+      if (config.eval.every_steps and step % config.eval.every_steps == 0
+          and step < config.train.steps):
+        result = run_eval(f"evaluation at step {step:,}")
+        writer.write_scalars(step, {"eval_bpd": result["bpd"]})
+        console.say(f"step {step:,}: test bpd {result['bpd']:.4f}")
+    if pending is not None:
+      observe(*pending)
+  finally:  # However the loop ends, a checkpoint being written is finished.
+    mngr.wait_until_finished()
   if last < config.train.steps:
-    logging.info("Stopped at step %d of %d; run again to resume.", last, config.train.steps)
+    console.say(f"stopped at step {last:,} of {config.train.steps:,}; run again to resume.")
     return {"step": last, "train_bpd": train_bpd}
 
   # -------------------------------------------------------------------------------------
-  # Final evaluation, sample grid, leaderboard record.
+  # Final evaluation, sample grid, leaderboard record: once per run.
   # -------------------------------------------------------------------------------------
-  result = evaluate.evaluate(eval_fn, state.variables, ds.eval(), eval_rng, mesh)
+  result = run_eval("final evaluation")
+  if not np.isfinite(result["bpd"]):
+    raise Diverged(f"the test bpd of step {config.train.steps:,} is {result['bpd']}: no "
+                   "samples or leaderboard record written. Lower config.train.lr "
+                   f"(={config.train.lr}) and start again in a new --workdir.")
   writer.write_scalars(config.train.steps, {"eval_bpd": result["bpd"]})
-  bound = evaluate.bound_name(config.eval.num_samples)
-  logging.info("Test bpd %.4f (%s) over %d images.", result["bpd"], bound, result["count"])
+  bound = records.bound_name(config.eval.num_samples)
   grid_path = None
   if jax.process_index() == 0:
     grid_path = workdir / f"samples_{config.train.steps}.png"
@@ -197,16 +263,25 @@ def train_and_evaluate(config, workdir, *, stop_after_steps=None, config_file=No
                     jax.random.fold_in(root, 1))
     image_lib.write_png(grid_path, image_lib.grid(images))
   out = {"step": config.train.steps, "bpd": result["bpd"], "count": result["count"],
-         "init_bpd": init_bpd, "bound": bound,
-         "train_bpd": train_bpd, "params": num_params, "sample_grid": str(grid_path),
-         "checkpoint": str(workdir / "checkpoints" / str(config.train.steps))}
+         "init_bpd": init_bpd, "bound": bound, "model": config.model.name,
+         "dataset": config.data.name, "train_bpd": train_bpd, "params": num_params,
+         "workdir": str(workdir), "sample_grid": str(grid_path),
+         "checkpoint": str(workdir / "checkpoints" / str(config.train.steps)), "record": None}
   if config.leaderboard.dir and jax.process_index() == 0:
-    record = _record(config, config_file, out, step_fn, state, first,
-                     wall_time=time.time() - started)
-    out["record"] = str(records.write_record(config.leaderboard.dir, {**record, "workdir": str(workdir)}))
-    logging.info("Leaderboard record: %s", out["record"])
+    out["record"] = str(_existing_record(config.leaderboard.dir, workdir, config.train.steps)
+                        or records.write_record(config.leaderboard.dir, {
+                            **_record(config, config_file, out, step_fn, state, first,
+                                      wall_time=time.time() - started),
+                            "workdir": str(workdir)}))
+  if jax.process_index() == 0:
+    checkpoint.save_result(workdir, out)
   writer.flush()
   return out
+
+
+def _existing_record(directory, workdir, steps):
+  """The record this run already wrote (a run killed after writing it, then restarted)."""
+  return records.find_record(directory, workdir=str(workdir), steps=steps)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 2))

@@ -4,6 +4,7 @@ import sys
 
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
 import pytest
 from PIL import Image
@@ -141,3 +142,34 @@ def test_non_finite_loss_skips_the_update_and_is_counted(step_setup):
   assert int(after.step) == 1 and int(after.skipped) == 1
   jax.tree.map(lambda a, b: np.testing.assert_array_equal(a, b),
                (after.params, after.opt_state, after.model_state), before)
+
+
+def test_a_non_finite_update_is_skipped_even_when_the_loss_is_finite(step_setup):
+  model, _, images, state = step_setup
+  nan_lr = optim.make(ml_collections.ConfigDict({**tiny_config("").train, "lr": float("nan")}))
+  state = state.replace(opt_state=nan_lr.init(state.params))
+  step = train.compile_train_step(model, nan_lr, (32, 32, 3), train.make_mesh(jax.devices()[:1]))
+  after, metrics = step(jax.tree.map(jnp.copy, state), images)
+  assert np.isfinite(metrics["train_bpd"]) and np.isfinite(metrics["grad_norm"])
+  assert bool(metrics["skipped"]) and int(after.skipped) == 1
+  jax.tree.map(np.testing.assert_array_equal, after.params, state.params)
+
+
+def test_a_run_whose_updates_keep_being_skipped_stops(data_dir, tmp_path, monkeypatch, capsys):
+  config = tiny_config(data_dir)
+  config.train.update(steps=10, max_consecutive_skips=3)
+  nan_train = ml_collections.ConfigDict({**config.train, "lr": float("nan")})
+  monkeypatch.setattr(optim, "make", lambda cfg: original_make(nan_train))
+  with pytest.raises(train.Diverged, match="the last 3 updates .* were all skipped"):
+    train.train_and_evaluate(config, tmp_path / "run")
+  said = capsys.readouterr().out
+  for count in (1, 2, 3):
+    assert f"step {count}: update skipped" in said and f"{count} skipped so far" in said
+  assert not (tmp_path / "run" / "result.json").exists()
+  # What was checkpointed is the initial state, untouched by the NaN steps.
+  monkeypatch.setattr(optim, "make", original_make)
+  _, variables, _ = flowzoo.load(tmp_path / "run", step=2)
+  assert all(np.isfinite(x).all() for x in jax.tree.leaves(variables))
+
+
+original_make = optim.make
