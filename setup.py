@@ -7,16 +7,21 @@ setuptools.setup(
     description="A JAX/Flax zoo of normalizing-flow backbones for images.",
     packages=setuptools.find_packages(include=["flowzoo", "flowzoo.*"]),
     python_requires=">=3.10",
+    # The versions CI tested together (README, "Tested versions"): these libraries
+    # change their APIs between minor releases (Orbax 0.12 began refusing
+    # relative paths), so a fresh install gets exactly what passed. To move to
+    # newer ones, change these lines and run .ci/run.
     install_requires=[
-        "jax>=0.4.30",
-        "flax>=0.8",
-        "optax>=0.2",
-        "orbax-checkpoint>=0.6",
-        "ml-collections>=0.1.1",
-        "chex>=0.1.86",
-        "tensorflow-cpu>=2.15",
-        "tensorflow-datasets>=4.9.6",
-        "etils[epath]>=1.7",
+        "jax==0.10.2",
+        "jaxlib==0.10.2",
+        "flax==0.12.8",
+        "optax==0.2.8",
+        "orbax-checkpoint==0.12.8",
+        "ml-collections==1.1.0",
+        "chex==0.1.92",
+        "tensorflow-cpu==2.21.0",
+        "tensorflow-datasets==4.9.10",
+        "etils[epath]==1.15.0",
         "absl-py",
         # tensorflow-datasets imports it but declares it only for Python < 3.9.
         "importlib_resources",
@@ -24,7 +29,7 @@ setuptools.setup(
         "pillow",
         # Leaderboard plots and TensorBoard event files.
         "matplotlib",
-        "clu",
+        "clu==0.0.12",
         "tensorboard",
     ],
     extras_require={"test": ["pytest>=7"]},
