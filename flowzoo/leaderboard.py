@@ -248,7 +248,7 @@ def _csv(groups) -> str:
 
 
 def _image_src(path: str) -> str:
-  if "://" not in path and pathlib.PurePosixPath(path).ispaths.resolve():
+  if "://" not in path and pathlib.PurePosixPath(path).is_absolute():
     return pathlib.Path(path).as_uri()
   return path
 

@@ -17,6 +17,8 @@ from PIL import Image
 import tensorflow_datasets as tfds
 from tensorflow_datasets.core.utils import tqdm_utils
 
+from flowzoo import console
+
 KINDS = ("disc", "square", "triangle", "ring", "stripes")
 _SIZE = 32
 _NUM = {"train": 20_000, "test": 2_000}
@@ -113,9 +115,8 @@ class FlowzooShapes(tfds.core.GeneratorBasedBuilder):
   def download_and_prepare(self, *args, **kwargs):
     # Generation needs nothing from the user and takes seconds: one line says
     # what happens instead of TFDS's banner and progress bars.
-    print(f"flowzoo: preparing the embedded dataset {self.name}/"
-          f"{self.builder_config.name} in {self.data_dir_root} (once, ~15 s)",
-          flush=True)
+    console.say(f"preparing the embedded dataset {self.name}/{self.builder_config.name} in "
+                f"{self.data_dir_root} (once, ~15 s)")
     with _progress_bars(False):
       super().download_and_prepare(*args, **kwargs)
 
