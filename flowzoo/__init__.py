@@ -7,6 +7,7 @@
     log_px = model.apply(variables, images, rngs={"dequant": k}, method="log_prob")
     model, variables, config = flowzoo.load(workdir)
 """
+import importlib
 import os
 
 # TensorFlow runs only the input pipeline (decoding, resizing). It prints C++
@@ -18,7 +19,21 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 __version__ = "0.1.0"
 
-from flowzoo.api import load
-from flowzoo.config import load_config
-from flowzoo.models import build_model, count_params, init_model
-from flowzoo.models.base import bits_per_dim
+# The Python API, imported when first used: `python -m flowzoo.leaderboard` and
+# the records it reads need neither JAX nor TensorFlow, whose imports take
+# seconds and most of a gigabyte.
+_API = {
+    "load": "flowzoo.api",
+    "load_config": "flowzoo.config",
+    "build_model": "flowzoo.models",
+    "count_params": "flowzoo.models",
+    "init_model": "flowzoo.models",
+    "bits_per_dim": "flowzoo.models.base",
+}
+__all__ = sorted(_API)
+
+
+def __getattr__(name):
+  if name in _API:
+    return getattr(importlib.import_module(_API[name]), name)
+  raise AttributeError(f"module 'flowzoo' has no attribute {name!r}")
