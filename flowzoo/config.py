@@ -34,7 +34,7 @@ def base_config(model_name: str) -> ml_collections.ConfigDict:
       schedule="cosine",    # after warmup: 'cosine' decay to 0, or 'constant'
       grad_clip=5.0,        # global-norm clipping; 0 disables it
       log_every=100,        # steps between train metrics written to TensorBoard
-      progress_every_seconds=30.0,  # seconds between progress lines on the console
+      progress_every_seconds=30.0,  # seconds between progress lines; 0: every step
       # An update whose loss, gradient or step is not finite is skipped (and
       # reported); this many skipped in a row means the run diverged: it stops.
       max_consecutive_skips=20,
@@ -93,7 +93,7 @@ _NUMBERS = {
     "train.warmup_steps": (0, None, True),
     "train.grad_clip": (0, None, False),
     "train.log_every": (1, None, True),
-    "train.progress_every_seconds": ((0,), None, False),
+    "train.progress_every_seconds": (0, None, False),
     "train.max_consecutive_skips": (1, None, True),
     "eval.batch_size": (1, None, True),
     "eval.every_steps": (0, None, True),

@@ -63,7 +63,7 @@ def test_sample_refuses_bad_flags(flag, expected, tmp_path):
     ("train.grad_clip", -1.0), ("train.grad_clip", math.nan), ("train.b2", 1.0),
     ("train.warmup_steps", -1), ("eval.num_samples", 0), ("sample.num", 0),
     ("sample.temperature", -0.1), ("sample.temperature", math.nan), ("checkpoint.keep", 0),
-    ("train.max_consecutive_skips", 0), ("train.progress_every_seconds", 0.0)])
+    ("train.max_consecutive_skips", 0), ("train.progress_every_seconds", -1.0)])
 def test_every_trainer_number_is_checked(dotted, value):
   config = flowzoo.load_config("configs/quickstart.py")
   section, field = dotted.split(".")
