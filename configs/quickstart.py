@@ -9,11 +9,13 @@ from flowzoo.config import base_config
 def get_config(arg=None):
   config = base_config("mixerflow")
   config.model.update(patch_size=4, num_layers=6, hidden=64, shift=1, shift_every=3, flow_layers=2)
-  # Glow's coupling scale sigmoid(h + 2) <= 1 (openai/glow model.py, which comments out
-  # its tf.exp(h) for it), not the paper configs' soft-clamped exp <= e^2: on natural
-  # photos (flat skies, sharp edges) the couplings compounded e^2 per layer on outliers,
-  # and from step 17 the train bpd went to 1e8..7e13 (issue 10; tests/test_stability.py).
-  config.model.scale = "sigmoid_h2"
+  # Jet's coupling scale 2 sigmoid(h) (arXiv 2412.15129, section 3): the identity at zero,
+  # as MixerFlow's identity initialisation asks, and at most x2 per coupling. The paper
+  # configs' soft-clamped exp allows e^2 per coupling, and on natural photos (flat
+  # skies, sharp edges) that compounded: from step 17 the train bpd went to 1e8..7e13
+  # (tests/test_stability.py). Glow's sigmoid(h + 2) <= 1 trained as stably but its
+  # inverse expands without bound: after 300 steps every sample at temperature 0 was NaN.
+  config.model.scale = "sigmoid2"
   config.data.name = "flowzoo_shapes/rgb"
   config.data.shape = (32, 32, 3)
   config.train.update(batch_size=64, steps=300, lr=2e-3, warmup_steps=30, log_every=50)
