@@ -27,7 +27,16 @@ SIZE = (f"--config.train.steps={STEPS} --config.train.batch_size=16 "
         "--config.model.num_layers=2 --config.model.shift=0 --config.model.hidden=8 "
         "--config.eval.batch_size=100 --config.data.eval_split=test[:200] "
         "--config.sample.num=4")
-QUICKSTART = f"python -m flowzoo.main --config=configs/quickstart.py {SIZE}"
+
+
+def readme_command():
+  """The main job of the README's first line: `pip install -e . && <this>   # ...`."""
+  first = next(line for line in (commands.REPO / "README.md").read_text().splitlines()
+               if line.strip().startswith("pip install -e . &&"))
+  return first.split("&&", 1)[1].split("#", 1)[0].strip()
+
+
+QUICKSTART = f"{readme_command()} {SIZE}"
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +88,10 @@ def assert_finished_run(workdir, board):
 @pytest.fixture(scope="module")
 def default_run(root):
   return run(root, QUICKSTART)
+
+
+def test_the_readme_opens_with_the_quickstart():
+  assert readme_command() == "python -m flowzoo.main --config=configs/quickstart.py"
 
 
 def test_main_with_the_default_workdir(root, default_run):
