@@ -17,7 +17,6 @@ process's peak resident memory (which includes the device on CPU).
 import functools
 import json
 import resource
-import sys
 import time
 
 import jax

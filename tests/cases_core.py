@@ -1,7 +1,6 @@
 """Property-suite cases of the shared bijector library."""
 import functools
 
-import flax.linen as nn
 
 from flowzoo import bijectors as fb
 from flowzoo.models import mixerflow

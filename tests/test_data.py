@@ -328,7 +328,7 @@ def test_relative_folder_works_from_its_parent_and_resolved_from_anywhere(
   assert next(get(config, batch=2).train(0)).shape == (2, 4, 4, 3)
   monkeypatch.chdir("/")
   assert next(get(resolved, batch=2).train(0)).shape == (2, 4, 4, 3)
-  with pytest.raises(ValueError, match=f"no directory /imgs"):
+  with pytest.raises(ValueError, match="no directory /imgs"):
     data.check_config(config)  # Relative to the new cwd, and said so.
 
 

@@ -12,7 +12,6 @@ import subprocess
 import sys
 import textwrap
 
-from absl import flags
 import pytest
 
 from flowzoo import leaderboard

@@ -1,5 +1,4 @@
 """MixerFlow: the paper's parameter counts, its shift layer, and the bpd arithmetic."""
-import functools
 
 import jax
 import jax.numpy as jnp

@@ -12,7 +12,6 @@ with every constant kept and no caller adding any. Glow scales with 1/2^b and of
 two differ by log2(256/255) = 0.0056 bpd). The inverse rounds down to the bin and
 clips to the valid range; it is the left inverse of forward on integer images.
 """
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np

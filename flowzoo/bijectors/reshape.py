@@ -5,7 +5,6 @@ tokens in row-major patch order, the features of a token ordered (row in patch,
 column in patch, channel). Glow's and DenseFlow's squeeze order the new channels
 (channel, row in patch, column in patch), i.e. new channel = 4c + 2dy + dx.
 """
-import flax.linen as nn
 import jax.numpy as jnp
 
 from flowzoo.bijectors.base import Bijector

@@ -27,7 +27,6 @@ the top prior and of every factored-out prior.
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from flowzoo import bijectors as fb
 from flowzoo.models.base import ImageFlow
