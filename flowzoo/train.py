@@ -286,13 +286,18 @@ def _existing_record(directory, workdir, steps):
 
 @functools.partial(jax.jit, static_argnums=(0, 2))
 def _sample(model, variables, num, temperature, rng):
-  return model.apply(variables, num, temperature=temperature, rngs={"sample": rng},
-                     method="sample")
+  return model.apply(variables, num, temperature=temperature, with_finite=True,
+                     rngs={"sample": rng}, method="sample")
 
 
 def sample(model, variables, num, temperature, rng):
-  """uint8 [num, H, W, C] drawn at `temperature`."""
-  return np.asarray(_sample(model, variables, num, temperature, rng))
+  """uint8 [num, H, W, C] drawn at `temperature`; says how many overflowed to black."""
+  images, finite = _sample(model, variables, num, temperature, rng)
+  overflowed = num - int(np.sum(finite))
+  if overflowed:
+    console.say(f"{overflowed} of {num} samples at temperature {temperature} are not finite "
+                "(black in the grid): the model's inverse overflowed float32 there")
+  return np.asarray(images)
 
 
 def _record(config, config_file, out, step_fn, state, first_batch, wall_time):

@@ -173,3 +173,15 @@ def test_a_run_whose_updates_keep_being_skipped_stops(data_dir, tmp_path, monkey
 
 
 original_make = optim.make
+
+
+def test_samples_whose_inverse_overflowed_are_counted_aloud(step_setup, capsys):
+  model, _, _, state = step_setup
+  rng = jax.random.PRNGKey(0)
+  train.sample(model, state.variables, 4, 0.7, rng)
+  assert "not finite" not in capsys.readouterr().out
+  params = jax.tree.map(lambda x: x, state.params)
+  params["flow"]["layers_0"]["bias"] = params["flow"]["layers_0"]["bias"].at[0].set(jnp.inf)
+  images = train.sample(model, {**state.variables, "params": params}, 4, 0.7, rng)
+  assert images.shape == (4, 32, 32, 3)
+  assert "4 of 4 samples at temperature 0.7 are not finite" in capsys.readouterr().out

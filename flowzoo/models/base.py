@@ -25,10 +25,14 @@ class ImageFlow(nn.Module):
     z, ldj = self.flow(x, train=train)
     return self.prior.log_prob(z) + ldj + ldj_dequant
 
-  def sample(self, n: int, temperature: float = 1.0):
+  def sample(self, n: int, temperature: float = 1.0, with_finite: bool = False):
+    """uint8 [n, H, W, C]; with `with_finite` also [n] bool: whether the inverse of each
+    sample stayed finite (one that overflowed quantizes to black, and says nothing)."""
     z = self.prior.sample(n, temperature)
     x, _ = self.inverse(z, temperature=temperature)
     images, _ = self.dequantizer(x, inverse=True)
+    if with_finite:
+      return images, jnp.all(jnp.isfinite(x.reshape(n, -1)), axis=1)
     return images
 
 
