@@ -47,10 +47,13 @@ def save_result(workdir, result):
   _write_atomically(result_path(workdir), json.dumps(result, indent=2, sort_keys=True) + "\n")
 
 
-def load_result(workdir):
-  """The result of a finished run in workdir, or None."""
+def finished_result(workdir, steps):
+  """The result of the run in workdir if it finished all `steps` and was reported, else
+  None. The final checkpoint alone is not enough: a run pre-empted during its final
+  evaluation has it too."""
   path = result_path(workdir)
-  return json.loads(path.read_text()) if path.exists() else None
+  result = json.loads(path.read_text()) if path.exists() else None
+  return result if result is not None and result["step"] == steps else None
 
 
 def load_config(workdir):

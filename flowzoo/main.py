@@ -18,7 +18,7 @@ import jax
 from absl import app, flags
 from ml_collections import config_flags
 
-from flowzoo import config as config_lib, console, paths, records, train
+from flowzoo import config as config_lib, console, records, train
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Config file, path[:arg].")
 _WORKDIR = flags.DEFINE_string("workdir", None, "Run directory; default runs/<config>-<time>.")
@@ -66,11 +66,9 @@ def main(argv):
   if _MULTIHOST.value:
     jax.distributed.initialize()
   config_file = config_flags.get_config_filename(flags.FLAGS["config"])
-  workdir = paths.resolve(_WORKDIR.value or default_workdir(config_file))
+  workdir = _WORKDIR.value or default_workdir(config_file)
   with console.user_errors():
-    config, workdir = train.check(_CONFIG.value, workdir)
-    console.say(f"workdir {workdir}")
-    out = train.train_and_evaluate(config, workdir, config_file=config_file)
+    out = train.train_and_evaluate(_CONFIG.value, workdir, config_file=config_file)
   if out.get("finished_before"):
     console.say("this run finished before; nothing to do. Its result:")
   if "bpd" in out:

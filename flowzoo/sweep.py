@@ -17,8 +17,8 @@ member, so one experiment file can hold members that are different backbones;
 
 Every member runs in WORKDIR_ROOT/<name>, so running the sweep again resumes the
 members that were interrupted (flowzoo.main resumes a workdir) and skips those
-that finished: their last checkpoint is at config.train.steps and their
-leaderboard record is written (without a leaderboard, their final sample grid).
+that finished: the trainer's result file says they trained config.train.steps
+and were evaluated and reported.
 --dry_run prints the commands of the members still to run, one per line, for a
 cluster scheduler.
 """
@@ -182,14 +182,8 @@ def default_root(spec):
 # Finished runs.
 # ---------------------------------------------------------------------------------------
 def is_finished(workdir, config):
-  """Whether workdir holds a run of `config` that trained all its steps and was reported.
-
-  The final checkpoint alone is not enough: a run pre-empted during its final
-  evaluation has it too, and resuming it does that evaluation (and writes its
-  record) once. The trainer marks a reported run with its result file.
-  """
-  result = checkpoint.load_result(workdir)
-  return result is not None and result["step"] == config.train.steps
+  """Whether workdir holds a run of `config` that trained all its steps and was reported."""
+  return checkpoint.finished_result(workdir, config.train.steps) is not None
 
 
 # ---------------------------------------------------------------------------------------

@@ -98,7 +98,8 @@ def compile_train_step(model, tx, shape, mesh):
 def check(config, workdir):
   """Every check of a run that can fail before data loading and compilation.
 
-  Returns (config with absolute paths, absolute workdir).
+  Returns the config with absolute paths, the absolute workdir, and the batch sizes
+  as the data layer takes them.
   """
   config_lib.validate(config)
   config = config_lib.resolve_paths(config)
@@ -111,7 +112,7 @@ def check(config, workdir):
                        f"multiple of the {jax.device_count()} devices.")
   workdir = epath.Path(paths.resolve(workdir))
   checkpoint.check_same_run(workdir, config)
-  return config, workdir
+  return config, workdir, batching
 
 
 class Diverged(FloatingPointError):
@@ -130,13 +131,12 @@ def train_and_evaluate(config, workdir, *, stop_after_steps=None, config_file=No
   # -------------------------------------------------------------------------------------
   # Checks that can fail, before anything is loaded or compiled.
   # -------------------------------------------------------------------------------------
-  config, workdir = check(config, workdir)
-  finished = checkpoint.load_result(workdir)
-  if finished is not None and finished["step"] == config.train.steps:
+  config, workdir, batching = check(config, workdir)
+  console.say(f"workdir {workdir}")
+  finished = checkpoint.finished_result(workdir, config.train.steps)
+  if finished is not None:
     return {**finished, "finished_before": True}
   shape = tuple(config.data.shape)
-  batching = dict(global_batch_size=config.train.batch_size,
-                  eval_batch_size=config.eval.batch_size)
 
   # -------------------------------------------------------------------------------------
   # Set-up: mesh, data, model, optimizer, checkpoints, metric writers.
@@ -268,7 +268,9 @@ def train_and_evaluate(config, workdir, *, stop_after_steps=None, config_file=No
          "workdir": str(workdir), "sample_grid": str(grid_path),
          "checkpoint": str(workdir / "checkpoints" / str(config.train.steps)), "record": None}
   if config.leaderboard.dir and jax.process_index() == 0:
-    out["record"] = str(_existing_record(config.leaderboard.dir, workdir, config.train.steps)
+    # A run killed after writing its record, then restarted, finds it instead.
+    out["record"] = str(records.find_record(config.leaderboard.dir, workdir=str(workdir),
+                                            steps=config.train.steps)
                         or records.write_record(config.leaderboard.dir, {
                             **_record(config, config_file, out, step_fn, state, first,
                                       wall_time=time.time() - started),
@@ -277,11 +279,6 @@ def train_and_evaluate(config, workdir, *, stop_after_steps=None, config_file=No
     checkpoint.save_result(workdir, out)
   writer.flush()
   return out
-
-
-def _existing_record(directory, workdir, steps):
-  """The record this run already wrote (a run killed after writing it, then restarted)."""
-  return records.find_record(directory, workdir=str(workdir), steps=steps)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 2))
