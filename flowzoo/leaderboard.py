@@ -288,7 +288,7 @@ def plot(records, out_dir, dataset=None, best_per_model=False, prefix=""):
   models = sorted({r.model for rows in groups.values() for r in rows})
   cmap = colormaps["tab10" if len(models) <= 10 else "tab20"]
   colours = {m: cmap(i % cmap.N) for i, m in enumerate(models)}
-  paths = []
+  written = []
   for key, rows in groups.items():
     slug = _slug(key)
     for field, label in (("params", "trainable parameters"),
@@ -299,8 +299,8 @@ def plot(records, out_dir, dataset=None, best_per_model=False, prefix=""):
       path = out_dir / f"{prefix}{slug}-bpd_vs_{field.split('_')[-1]}.png"
       with path.open("wb") as f:
         fig.savefig(f, format="png", dpi=120, bbox_inches="tight")
-      paths.append(path)
-  return paths
+      written.append(path)
+  return written
 
 
 def _figure(rows, field, label, title, colours):

@@ -105,7 +105,7 @@ PUBLISHED = (
 )
 
 
-FOLDER_PREFIX = "folder:"  # As flowzoo.data's; not imported: that pulls in TF.
+FOLDER_PREFIX = "folder:"  # data.name of a folder of images (flowzoo.data.sources)
 
 # (H, W, C) at which a dataset's published numbers are measured. A run at
 # another data.shape gets a table of its own; see native_shape.

@@ -13,10 +13,10 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from flowzoo import paths
+from flowzoo import paths, published
 from flowzoo.data import shapes
 
-FOLDER_PREFIX = "folder:"
+FOLDER_PREFIX = published.FOLDER_PREFIX
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 RESIZE_METHODS = ("resize", "center_crop")
 LIST_TFDS_NAMES = ('python -c "import tensorflow_datasets as tfds; '
