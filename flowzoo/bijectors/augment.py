@@ -7,7 +7,8 @@ Cross-unit coupling widens a latent z by `channels` channels of noise,
 
 and adds E_eta[ -ln N(eta) + sum ln sigma ] to the bound on ln p(z) (equation 9). It is
 two layers here, so that the bijective part can be checked on its own:
-  Augment   draws eta from the 'noise' rng stream, concatenates it and adds -ln N(eta);
+  Augment   draws eta from the 'noise' rng stream (or given: draws 'eta'), concatenates
+            it and adds -ln N(eta);
             its inverse drops the channels (sampling needs no g);
   Coupling  the affine map eta -> mu + sigma * eta given the context (`num_condition`
             = the width of z, `sees_condition=False`): a bijection with log|det| =
@@ -23,7 +24,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from flowzoo.bijectors.base import Bijector
+from flowzoo.bijectors.base import Bijector, draw
 from flowzoo.bijectors.coupling import affine, log_scale
 from flowzoo.bijectors.distributions import normal_log_prob
 
@@ -77,5 +78,5 @@ class Augment(Bijector):
   def __call__(self, x, inverse=False, train=False, temperature=1.0):
     if inverse:
       return x[..., :x.shape[-1] - self.channels], jnp.zeros((x.shape[0],), x.dtype)
-    eta = jax.random.normal(self.make_rng("noise"), (*x.shape[:-1], self.channels), x.dtype)
+    eta = draw(self, "eta", "noise", jax.random.normal, (*x.shape[:-1], self.channels), x.dtype)
     return jnp.concatenate([x, eta], axis=-1), -normal_log_prob(eta)

@@ -14,12 +14,48 @@ sample, and is ignored everywhere else.
 
 One compact `__call__` per layer (rather than two compact methods, which Linen does
 not allow) keeps the parameters of both directions the same variables.
+
+Given noise. Every random draw of a layer goes through `draw`, as a standard draw
+(uniform on [0, 1) or N(0, I), before any learned scale) with a name, so a whole
+evaluation can be made deterministic and compared with another code:
+
+    _, state = model.apply(variables, images, rngs=rngs, method="log_prob",
+                           mutable=["draws"])      # state["draws"]: what was drawn
+    model.apply({**variables, "draws": state["draws"]}, images, method="log_prob")
+
+The second call draws nothing: each layer reads its draw from the 'draws'
+collection at its own module path (the layout the first call returns).
 """
 from typing import Any, Sequence
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+
+
+DRAWS = "draws"
+
+
+def draw(module, name, stream, sampler, shape, dtype):
+  """`module`'s draw `name`: read from the 'draws' collection when given, else
+  sampler(key, shape, dtype) with a key of rng `stream`, and recorded in 'draws' when
+  that collection is mutable (never at init: a checkpoint holds no noise)."""
+  if module.has_variable(DRAWS, name):
+    value = module.get_variable(DRAWS, name)
+    if tuple(value.shape) != tuple(shape):
+      where = "/".join(module.path + (name,))
+      raise ValueError(f"the given draws[{where!r}] have shape {tuple(value.shape)}; this "
+                       f"layer draws {tuple(shape)}.")
+    return jnp.asarray(value, dtype)
+  value = sampler(module.make_rng(stream), shape, dtype)
+  if module.is_mutable_collection(DRAWS) and not module.is_initializing():
+    module.put_variable(DRAWS, name, value)
+  return value
+
+
+def float_dtype():
+  """float32, or float64 under jax_enable_x64: the dtype discrete data becomes."""
+  return jax.dtypes.canonicalize_dtype(jnp.float64)
 
 
 def sum_except_batch(x):

@@ -1,7 +1,7 @@
 """Uniform dequantization as the first layer of every image model.
 
 Discrete x in {0, ..., 2^b - 1} becomes x_cont = (x + u) * scale + offset with
-u ~ U[0, 1)^D drawn from the 'dequant' rng stream. The map from x + u to x_cont has
+u ~ U[0, 1)^D drawn from the 'dequant' rng stream (or given: draws 'u'). The map from x + u to x_cont has
 log|det| = D ln(scale); adding it to log p(x_cont) gives the variational lower bound
 on log P(x) (Theis et al. 2016), so that
 
@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from flowzoo.bijectors.base import Bijector
+from flowzoo.bijectors.base import Bijector, draw, float_dtype
 
 
 class UniformDequantization(Bijector):
@@ -26,9 +26,10 @@ class UniformDequantization(Bijector):
 
   def __call__(self, x, inverse=False, train=False, temperature=1.0):
     d = int(np.prod(x.shape[1:]))
-    ldj = jnp.full((x.shape[0],), d * np.log(self.scale), jnp.float32)
+    dtype = x.dtype if inverse else float_dtype()
+    ldj = jnp.full((x.shape[0],), d * np.log(self.scale), dtype)
     if inverse:
       bins = jnp.floor((x - self.offset) / self.scale)
       return jnp.clip(bins, 0, 2**self.num_bits - 1).astype(jnp.uint8), -ldj
-    u = jax.random.uniform(self.make_rng("dequant"), x.shape, jnp.float32)
-    return (x.astype(jnp.float32) + u) * self.scale + self.offset, ldj
+    u = draw(self, "u", "dequant", jax.random.uniform, x.shape, dtype)
+    return (x.astype(dtype) + u) * self.scale + self.offset, ldj

@@ -4,7 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from flowzoo.bijectors.base import sum_except_batch
+from flowzoo.bijectors.base import draw, float_dtype, sum_except_batch
 
 LOG_2PI = float(np.log(2 * np.pi))
 
@@ -23,7 +23,8 @@ class StandardNormal(nn.Module):
     return normal_log_prob(z)
 
   def sample(self, n: int, temperature: float = 1.0):
-    return temperature * jax.random.normal(self.make_rng("sample"), (n, *self.shape))
+    eps = draw(self, "eps", "sample", jax.random.normal, (n, *self.shape), float_dtype())
+    return temperature * eps
 
 
 class ChannelNormal(nn.Module):
@@ -40,5 +41,5 @@ class ChannelNormal(nn.Module):
     return normal_log_prob(z, self.mean, self.log_std)
 
   def sample(self, n: int, temperature: float = 1.0, stream: str = "sample"):
-    eps = jax.random.normal(self.make_rng(stream), (n, *self.shape))
+    eps = draw(self, "eps", stream, jax.random.normal, (n, *self.shape), self.mean.dtype)
     return self.mean + jnp.exp(self.log_std) * temperature * eps

@@ -25,7 +25,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from flowzoo.bijectors.base import Bijector
+from flowzoo.bijectors.base import Bijector, draw
 from flowzoo.bijectors.coupling import affine
 from flowzoo.bijectors.distributions import normal_log_prob
 
@@ -60,7 +60,7 @@ class Split(Bijector):
     else:
       x1 = x
       # The factored-out half is as wide as the kept one (an even number of features).
-      eps = temperature * jax.random.normal(self.make_rng("sample"), x1.shape, x1.dtype)
+      eps = temperature * draw(self, "eps", "sample", jax.random.normal, x1.shape, x1.dtype)
     mean, log_std = self._gaussian(x1, eps.shape[-1], train)
     x2, ldj = affine(eps, -mean, -log_std, inverse=True)
     if not self.keep:

@@ -8,7 +8,8 @@ the bpd needs no constant from any caller; with q uniform it is UniformDequantiz
 
 q(u | x) is a conditional flow of base noise eps:
   eps ~ N(mean_c, exp(log_std_c)^2) on the squeezed shape (H/2, W/2, 4C), drawn from the
-  'dequant' rng stream; `steps` x [invertible 1x1 conv, conditional affine coupling];
+  'dequant' rng stream (or given: draws 'base/eps', the standard normal before the
+  base's mean and std); `steps` x [invertible 1x1 conv, conditional affine coupling];
   a final 1x1 conv; unsqueeze; sigmoid,
 every coupling conditioned on features of x in [-1, 1] from `context_net` (at H/2 x W/2).
 The inverse floors to the bin, as UniformDequantization does.
