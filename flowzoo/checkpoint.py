@@ -5,7 +5,8 @@ checkpoints/<step>/ written by an Orbax CheckpointManager, which writes each
 checkpoint under a temporary name and renames it when complete, so a pre-empted
 save never leaves a checkpoint that looks finished, and, once the run has been
 evaluated and reported, result.json: what a second invocation prints instead of
-doing the work again.
+doing the work again. A run that started from released weights (flowzoo.convert)
+also holds weights.json: where they came from, which every record of it repeats.
 """
 import json
 
@@ -56,6 +57,18 @@ def finished_result(workdir, steps):
   return result if result is not None and result["step"] == steps else None
 
 
+def save_origin(workdir, origin):
+  """Records where the run's starting weights came from (a dict, see flowzoo.convert)."""
+  _write_atomically(epath.Path(workdir) / "weights.json",
+                    json.dumps(origin, indent=2, sort_keys=True) + "\n")
+
+
+def load_origin(workdir):
+  """Where the run's starting weights came from, or None for weights flowzoo initialised."""
+  path = epath.Path(workdir) / "weights.json"
+  return json.loads(path.read_text()) if path.exists() else None
+
+
 def load_config(workdir):
   path = config_path(workdir)
   if not path.exists():
@@ -94,6 +107,20 @@ def manager(workdir, keep):
   # Orbax (0.12 on) refuses a relative directory.
   return ocp.CheckpointManager(epath.Path(paths.resolve(workdir)) / "checkpoints",
                                options=options)
+
+
+def step_path(workdir, step):
+  return epath.Path(workdir) / "checkpoints" / str(step)
+
+
+def latest_step(workdir):
+  """The step of the latest checkpoint in workdir; FileNotFoundError when there is none."""
+  mngr = ocp.CheckpointManager(epath.Path(paths.resolve(workdir)) / "checkpoints")
+  step = mngr.latest_step()
+  mngr.close()
+  if step is None:
+    raise FileNotFoundError(f"{workdir} holds no checkpoint yet.")
+  return step
 
 
 def restore(mngr, abstract_state, step=None):

@@ -8,8 +8,10 @@ import difflib
 import importlib.util
 import math
 import os
+import sys
 
 import ml_collections
+from absl import app
 
 from flowzoo import data, models, paths
 
@@ -169,24 +171,40 @@ def _fields(config, prefix=""):
   return out
 
 
-def command_line_error(argv, flag="config"):
+def parse_flags(argv):
+  """absl's parser for a command with --config, after a check of the config file and its
+  overrides in plain words."""
+  error = command_line_error(argv)
+  if error:
+    sys.exit(f"flowzoo: error: {error}")
+  return app.parse_flags_with_usage(argv)
+
+
+def flag_value(argv, name):
+  """The value of --name in argv as absl would read it, or None; for the few flags that
+  must be known before absl parses the others."""
+  for i, arg in enumerate(argv):
+    if arg.startswith(f"--{name}="):
+      return arg.split("=", 1)[1]
+    if arg == f"--{name}" and i + 1 < len(argv):
+      return argv[i + 1]
+  return None
+
+
+def command_line_error(argv, flag="config", config=None):
   """What is wrong with the config file or a --config.FIELD override in argv, or None.
 
   Runs before absl parses the flags, which would report a mistyped field as a
-  KeyError under three tracebacks, and a missing file only when first read.
+  KeyError under three tracebacks, and a missing file only when first read. With
+  `config` given (a run's saved config), only the overrides are checked.
   """
-  spec, names = None, []
-  for i, arg in enumerate(argv):
-    if arg.startswith(f"--{flag}="):
-      spec = arg.split("=", 1)[1]
-    elif arg == f"--{flag}" and i + 1 < len(argv):
-      spec = argv[i + 1]
-    elif arg.startswith((f"--{flag}.", f"--no{flag}.")):
-      names.append(arg.split("=", 1)[0].split(".", 1)[1])
+  names = [arg.split("=", 1)[0].split(".", 1)[1] for arg in argv
+           if arg.startswith((f"--{flag}.", f"--no{flag}."))]
+  spec = flag_value(argv, flag) if config is None else "the run's config.json"
   if spec is None:
     return None  # absl says that --config is required
   try:
-    config = load_config(spec)
+    config = load_config(spec) if config is None else config
   except FileNotFoundError as e:
     return f"--{flag}={spec}: {e}"
   fields = _fields(config)

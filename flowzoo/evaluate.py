@@ -1,17 +1,36 @@
 """The one evaluator: bits per dimension over a whole split, for every backbone.
 
+    python -m flowzoo.evaluate --workdir=runs/df_c10 [--config.eval.num_samples=1000]
+        [--config.eval.batch_size=50] [--config.data.data_dir=...] [--step=N]
+
+evaluates a run's checkpoint (one trained by flowzoo.main, or released weights
+converted by flowzoo.convert) over the whole evaluation split and writes a
+leaderboard record that says where the weights came from. The model is the one
+in WORKDIR/config.json; --config.eval.* and --config.data.* (where the data is,
+which split) may be overridden, the model and dataset may not.
+
 With K = config.eval.num_samples the bound is log (1/K) sum_k p_k, each p_k with
 fresh dequantization and augmentation noise: K = 1 is the single-sample bound
 (ELBO), K > 1 the importance-weighted bound (IWBO, Burda et al. 2016), which is
 tighter and converges to log P(x) as K grows. Every image of the split counts
 exactly once: the data layer pads the last batch and masks the padding.
 """
+import sys
+import time
+
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec as P
 
-from flowzoo import console, models
+from flowzoo import checkpoint, config as config_lib, console, data, models, paths, records
 from flowzoo.models.base import bits_per_dim
+
+
+def eval_key(seed):
+  """The key of every evaluation of a run: the trainer's final evaluation and this
+  command's of the same checkpoint and bound draw the same noise."""
+  return jax.random.fold_in(jax.random.PRNGKey(seed), -1 % 2**31)
 
 
 def log_likelihood_bound(model, variables, images, rng, num_samples):
@@ -52,3 +71,115 @@ def evaluate(eval_step, variables, batches, rng, mesh, *, total=None, what="eval
     if progress and count < total:
       progress.update(count, f"bpd so far {sum_ / max(count, 1):.4f}")
   return {"bpd": sum_ / max(count, 1), "count": count}
+
+
+def evaluate_run(config, workdir, step=None):
+  """Evaluates the checkpoint of `step` (default the latest) in workdir with config's
+  eval and data fields, and writes its leaderboard record once; the result dict."""
+  # -------------------------------------------------------------------------------------
+  # Checks that can fail, before anything is loaded or compiled.
+  # -------------------------------------------------------------------------------------
+  from flowzoo import api, train  # pylint: disable=g-import-not-at-top (train imports this)
+  config_lib.validate(config)
+  config = config_lib.resolve_paths(config)
+  workdir = paths.resolve(workdir)
+  checkpoint.check_same_run(workdir, config)
+  batching = dict(global_batch_size=config.train.batch_size,
+                  eval_batch_size=config.eval.batch_size)
+  data.check_config(config.data, **batching, process_count=jax.process_count())
+  if config.eval.batch_size % jax.device_count():
+    raise ValueError(f"config.eval.batch_size={config.eval.batch_size} must be a multiple "
+                     f"of the {jax.device_count()} devices.")
+  step = checkpoint.latest_step(workdir) if step is None else step
+  bound = records.bound_name(config.eval.num_samples)
+  if config.leaderboard.dir:
+    found = records.find_record(config.leaderboard.dir, workdir=workdir, steps=step,
+                                bound=bound, split=config.data.eval_split)
+    if found is not None:
+      record = records.read_record(found)
+      return {"bpd": record["bpd"], "count": record.get("images"), "bound": bound,
+              "step": step, "record": str(found), "dataset": config.data.name,
+              "split": config.data.eval_split, "finished_before": True}
+
+  # -------------------------------------------------------------------------------------
+  # Evaluate.
+  # -------------------------------------------------------------------------------------
+  model, variables, _ = api.load(workdir, step)
+  num_params = models.count_params(variables)
+  origin = checkpoint.load_origin(workdir)
+  console.say(f"{config.model.name}, {num_params:,} parameters, step {step:,} of {workdir}"
+              + (f"; weights converted from the {origin['source']} checkpoint "
+                 f"{origin['checkpoint']}" if origin else ""))
+  started = time.time()
+  mesh = train.make_mesh()
+  variables = jax.device_put(variables, NamedSharding(mesh, P()))
+  ds = data.get_datasets(config.data, **batching, seed=config.seed,
+                         process_index=jax.process_index(), process_count=jax.process_count())
+  eval_step = make_eval_step(model, tuple(config.data.shape), config.eval.num_samples, mesh)
+  result = evaluate(eval_step, variables, ds.eval(), eval_key(config.seed), mesh,
+                    total=ds.num_eval, what=f"evaluation ({bound})")
+  if not np.isfinite(result["bpd"]):
+    raise FloatingPointError(f"the bpd of {workdir} at step {step:,} is {result['bpd']}: "
+                             "no record written.")
+  out = {**result, "bound": bound, "step": step, "record": None, "dataset": config.data.name,
+         "split": config.data.eval_split}
+  if config.leaderboard.dir and jax.process_index() == 0:
+    out["record"] = str(records.write_record(config.leaderboard.dir, dict(
+        model=config.model.name,
+        config_file=(origin or {}).get("config_file") or str(checkpoint.config_path(workdir)),
+        config_arg=None, config=config.to_dict(),
+        config_hash=records.config_hash(config.to_dict()), dataset=config.data.name,
+        split=config.data.eval_split, corruption=config.data.corruption, bpd=result["bpd"],
+        images=result["count"],
+        bound=bound, train_bpd=None, params=num_params, steps=step,
+        examples_seen=step * config.train.batch_size, train_flops=None,
+        train_flops_method=None, wall_time_s=0.0, devices=jax.device_count(),
+        checkpoint=str(checkpoint.step_path(workdir, step)),
+        flowzoo_version=records.flowzoo_version(),
+        git_commit=records.git_commit(), date=records.utc_now(), workdir=workdir,
+        weights=origin, evaluated_by="flowzoo.evaluate",
+        eval_seconds=time.time() - started)))
+  return out
+
+
+def _parse_flags(argv):
+  """--workdir first: its config.json is what --config.FIELD overrides."""
+  from absl import app, flags  # pylint: disable=g-import-not-at-top
+  from ml_collections import config_flags  # pylint: disable=g-import-not-at-top
+  workdir = config_lib.flag_value(argv, "workdir")
+  if workdir is None:
+    sys.exit("flowzoo: error: --workdir=DIR is required: a run of flowzoo.main or a "
+             "directory written by flowzoo.convert.")
+  try:
+    config = checkpoint.load_config(paths.resolve(workdir))
+  except FileNotFoundError as e:
+    sys.exit(f"flowzoo: error: --workdir={workdir}: {e}")
+  error = config_lib.command_line_error(argv, config=config)
+  if error:
+    sys.exit(f"flowzoo: error: {error}")
+  flags.DEFINE_string("workdir", None, "Run directory.")
+  flags.DEFINE_integer("step", None, "Checkpoint step; default the latest.")
+  config_flags.DEFINE_config_dict("config", config, "The run's config (its eval and data "
+                                  "fields may be overridden).")
+  return app.parse_flags_with_usage(argv)
+
+
+def main(argv):
+  from absl import app, flags  # pylint: disable=g-import-not-at-top
+  if len(argv) > 1:
+    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  console.setup()
+  with console.user_errors():
+    out = evaluate_run(flags.FLAGS.config, flags.FLAGS.workdir, flags.FLAGS.step)
+  if out.get("finished_before"):
+    console.say("this evaluation was recorded before; nothing to do. Its result:")
+  console.say(f"{out['split']} bpd {out['bpd']:.4f} on {out['count']:,} {out['dataset']} "
+              f"images at step {out['step']:,}")
+  console.say(f"  bpd is bits per dimension, {records.bound_description(out['bound'])}")
+  if out["record"]:
+    console.say(f"leaderboard {out['record']}")
+
+
+if __name__ == "__main__":
+  from absl import app  # pylint: disable=g-import-not-at-top
+  app.run(main, flags_parser=_parse_flags)

@@ -11,7 +11,6 @@ jax.distributed.initialize() joins the processes first. --verbose shows other
 libraries' logs and the traceback of an error.
 """
 import os
-import sys
 import time
 
 import jax
@@ -30,14 +29,6 @@ def default_workdir(config_file):
   name = os.path.splitext(os.path.basename(config_file.partition(":")[0]))[0]
   arg = config_file.partition(":")[2]
   return os.path.join("runs", f"{name}{'-' + arg if arg else ''}-{time.strftime('%Y%m%d-%H%M%S')}")
-
-
-def parse_flags(argv):
-  """absl's parser, after a check of the config file and its overrides in plain words."""
-  error = config_lib.command_line_error(argv)
-  if error:
-    sys.exit(f"flowzoo: error: {error}")
-  return app.parse_flags_with_usage(argv)
 
 
 def summary(out):
@@ -77,4 +68,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main, flags_parser=parse_flags)
+  app.run(main, flags_parser=config_lib.parse_flags)

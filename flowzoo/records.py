@@ -40,7 +40,11 @@ Record schema (every field is required; "|null" marks where null is allowed):
   date                str  ISO 8601 UTC time of the evaluation, `utc_now()`.
 
 Optional fields: `sample_grid` (path of a PNG of samples), `workdir` (the run's
-workdir). Any further field is kept and ignored by the leaderboard.
+workdir), `weights` (where the run's starting weights came from: flowzoo.convert's
+origin, with the source code, file and sha256; absent or null when flowzoo
+initialised them), `evaluated_by` ('flowzoo.evaluate' for a record of that
+command), `images` (how many images the bpd averages). Any further field is kept
+and ignored by the leaderboard.
 """
 
 from collections.abc import Mapping
@@ -199,6 +203,14 @@ def find_record(directory, **fields) -> epath.Path | None:
     if reason is None and all(record.get(k) == v for k, v in fields.items()):
       return path
   return None
+
+
+def read_record(path) -> dict:
+  """The record in the file at `path`; ValueError (or OSError) if it is not one."""
+  record, reason = _read_one(epath.Path(path))
+  if reason is not None:
+    raise ValueError(f"{path}: {reason}")
+  return record
 
 
 def _read_one(path: epath.Path):

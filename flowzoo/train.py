@@ -47,10 +47,12 @@ def make_mesh(devices=None):
   return Mesh(np.asarray(devices if devices is not None else jax.devices()), ("data",))
 
 
-def create_state(model, tx, rng, images):
-  """Initialises the model on `images` (data-dependent layers see the global batch)."""
+def create_state(model, tx, rng, images, variables=None):
+  """Initialises the model on `images` (data-dependent layers see the global batch), or
+  starts from given `variables` (released weights converted by flowzoo.convert)."""
   init_rng, run_rng = jax.random.split(rng)
-  variables = models.init_model(model, init_rng, images)
+  if variables is None:
+    variables = models.init_model(model, init_rng, images)
   params = variables["params"]
   model_state = {k: v for k, v in variables.items() if k != "params"}
   return TrainState(step=jnp.zeros((), jnp.int32), params=params, model_state=model_state,
@@ -177,7 +179,7 @@ def train_and_evaluate(config, workdir, *, stop_after_steps=None, config_file=No
   # -------------------------------------------------------------------------------------
   step_fn = compile_train_step(model, tx, shape, mesh)
   eval_fn = evaluate.make_eval_step(model, shape, config.eval.num_samples, mesh)
-  eval_rng = jax.random.fold_in(root, -1 % 2**31)
+  eval_rng = evaluate.eval_key(config.seed)
   run_eval = lambda what: evaluate.evaluate(eval_fn, state.variables, ds.eval(), eval_rng,
                                             mesh, total=ds.num_eval, what=what)
   last = config.train.steps if stop_after_steps is None else min(stop_after_steps, config.train.steps)
@@ -266,15 +268,16 @@ def train_and_evaluate(config, workdir, *, stop_after_steps=None, config_file=No
          "init_bpd": init_bpd, "bound": bound, "model": config.model.name,
          "dataset": config.data.name, "train_bpd": train_bpd, "params": num_params,
          "workdir": str(workdir), "sample_grid": str(grid_path),
-         "checkpoint": str(workdir / "checkpoints" / str(config.train.steps)), "record": None}
+         "checkpoint": str(checkpoint.step_path(workdir, config.train.steps)), "record": None}
   if config.leaderboard.dir and jax.process_index() == 0:
     # A run killed after writing its record, then restarted, finds it instead.
     out["record"] = str(records.find_record(config.leaderboard.dir, workdir=str(workdir),
-                                            steps=config.train.steps)
+                                            steps=config.train.steps, bound=bound)
                         or records.write_record(config.leaderboard.dir, {
                             **_record(config, config_file, out, step_fn, state, first,
                                       wall_time=time.time() - started),
-                            "workdir": str(workdir)}))
+                            "workdir": str(workdir), "images": out["count"],
+                            "weights": checkpoint.load_origin(workdir)}))
   if jax.process_index() == 0:
     checkpoint.save_result(workdir, out)
   writer.flush()
