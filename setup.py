@@ -31,8 +31,12 @@ setuptools.setup(
         "matplotlib",
         "clu==0.0.12",
         "tensorboard",
+        # Released weights as .safetensors (flowzoo.convert): read without torch.
+        "safetensors==0.8.0",
     ],
     # pytest-xdist: the suite runs as two workers, a test file each at a time
     # (5.6 min instead of 9.8 on 2 cores; module fixtures are not run twice).
-    extras_require={"test": ["pytest>=7", "pytest-xdist>=3.5"]},
+    # torch: only to read released .pt/.pth checkpoints (flowzoo.convert), never needed
+    # otherwise.
+    extras_require={"test": ["pytest>=7", "pytest-xdist>=3.5"], "torch": ["torch"]},
 )
