@@ -66,8 +66,13 @@ def _read_torch(path):
                      "pip install 'flowzoo[torch]', or save the state_dict as .npz or "
                      ".safetensors where torch is.") from None
   state = torch.load(path, map_location="cpu", weights_only=True)
-  if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
-    state = state["state_dict"]  # a training checkpoint that holds the state_dict
+  # A training checkpoint holds the state_dict beside the optimizer's: DenseFlow's
+  # release saves {'model': ..., 'optimizer': ..., 'current_epoch': ...}
+  # (experiments/image/eval_loglik.py reads checkpoint['model']).
+  for key in ("model", "state_dict"):
+    if isinstance(state, dict) and isinstance(state.get(key), dict):
+      state = state[key]
+      break
   if not isinstance(state, dict):
     raise ValueError(f"{path} holds a {type(state).__name__}, not a state_dict.")
   return {k: v.detach().cpu().numpy() for k, v in state.items() if isinstance(v, torch.Tensor)}
