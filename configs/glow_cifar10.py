@@ -9,7 +9,9 @@ README command: train.py --problem cifar10 --n_level 3 --depth 32 --flow_permuta
 512 by default): 44,603,604 parameters, 3.35 bpd (paper Table 2). 'port' sets the
 switches of the best-known PyTorch port (rosinality/glow-pytorch): LU 1x1 convs
 stored as its masked L and U matrices, no edge padding, biases instead of ActNorm in
-the coupling network, and a top prior over c channels of zeros: 44,095,536 parameters.
+the coupling network, a top prior over c channels of zeros, and ZeroConvs that pad
+with ones: 44,095,536 parameters. python -m flowzoo.convert --source=glow reads its
+state_dict into this config (flowzoo/convert/glow.py).
 The release keeps a Polyak average of the weights but its train.py leaves the swap
 to it commented out, so its test numbers are of the raw weights, as flowzoo's are.
 """
@@ -31,8 +33,13 @@ RECIPE = dict(
     batch_size=BATCH,
 )
 # Port switches (rosinality/glow-pytorch): LU 1x1 convolution, no edge padding,
-# biases instead of ActNorm in the coupling network.
-PORT = dict(conv1x1="lu_masked", edge_padding=False, net_actnorm=False, top_zeros=1)
+# biases instead of ActNorm in the coupling network, a top prior over c channels of
+# zeros, and ZeroConvs (coupling output, split and top priors) that pad their input
+# with ones: its ZeroConv2d.forward calls F.pad(input, [1, 1, 1, 1], value=1)
+# (model.py:149 at commit 97081ff). With zeros instead its weights score an image up
+# to ~700 nats differently; the parameter count is the same either way.
+PORT = dict(conv1x1="lu_masked", edge_padding=False, net_actnorm=False, top_zeros=1,
+            zero_conv_pad=1.0)
 
 
 def options(arg, path):

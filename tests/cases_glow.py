@@ -16,8 +16,10 @@ CASES = [
          (2, 3, 3, 4)),
     Case("glow_step_additive_lu", lambda: _step(coupling="additive", conv1x1="lu"),
          (2, 3, 3, 4)),
+    # The PyTorch port's step: its coupling network's ZeroConv pads with ones.
     Case("glow_step_port", lambda: glow.StepOfFlow(
-        8, "affine", "lu", edge_padding=False, net_actnorm=False), (2, 3, 3, 4)),
+        8, "affine", "lu", edge_padding=False, net_actnorm=False, zero_conv_pad=1.0),
+         (2, 3, 3, 4)),
     Case("glow", lambda: glow.Glow(shape=(8, 8, 3), levels=2, steps_per_level=1, width=8),
          (2, 8, 8, 3)),
 ]

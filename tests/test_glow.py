@@ -117,7 +117,7 @@ def test_configs_validate(spec):
 
 @pytest.mark.parametrize("field,value", [
     ("levels", 6), ("levels", 0), ("coupling", "spline"), ("conv1x1", "dense"),
-    ("n_bits", 9), ("steps_per_level", 0)])
+    ("n_bits", 9), ("steps_per_level", 0), ("zero_conv_pad", 0.5)])
 def test_bad_model_fields_raise_naming_the_field(field, value):
   cfg = config("glow_quickstart.py")
   cfg.model[field] = value

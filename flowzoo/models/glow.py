@@ -18,6 +18,10 @@ Top to bottom:
   4. the last level's latent under a learned top prior, a zero-initialised conv
      of zeros (spatially varying through its edge padding), or N(0, I).
 
+The ZeroConvs (the couplings' last layer, the split and top priors) pad their input
+with zeros as released, or with ones as the PyTorch port (zero_conv_pad; the port's
+top prior is then spatially varying through that padding).
+
 The factored-out latents are kept as their standardised noise, so the flow is
 the bijection x -> (eps_1, ..., eps_{L-1}, z_L), its ldj is log|det| of that map,
 and `inverse` reconstructs x exactly from them (flowzoo/bijectors/split.py).
@@ -29,6 +33,7 @@ import jax
 import jax.numpy as jnp
 
 from flowzoo import bijectors as fb
+from flowzoo.bijectors.base import draw, float_dtype
 from flowzoo.models.base import ImageFlow
 from flowzoo.nets import GlowNet, ZeroConv
 
@@ -51,11 +56,12 @@ class StepOfFlow(fb.Bijector):
   conv1x1: str  # 'plain', 'lu' or 'lu_masked'
   edge_padding: bool
   net_actnorm: bool
+  zero_conv_pad: float = 0.0  # what the network's ZeroConv pads with
 
   @nn.compact
   def __call__(self, x, inverse=False, train=False, temperature=1.0):
     net = lambda out, name: GlowNet(
-        out, self.width, self.edge_padding, self.net_actnorm, name=name)
+        out, self.width, self.edge_padding, self.net_actnorm, self.zero_conv_pad, name=name)
     layers = [
         fb.ActNorm(logscale_factor=3.0),  # the release's actnorm reparameterisation
         fb.Conv1x1() if self.conv1x1 == "plain" else
@@ -73,10 +79,12 @@ class MultiScale(fb.Bijector):
   steps_per_level: int
   edge_padding: bool
   remat: bool = False
+  zero_conv_pad: float = 0.0  # what the split priors' ZeroConvs pad with
 
   @nn.compact
   def __call__(self, x, inverse=False, train=False, temperature=1.0):
-    prior_net = lambda out, name: ZeroConv(out, self.edge_padding, name=name)
+    prior_net = lambda out, name: ZeroConv(out, self.edge_padding,
+                                           pad_value=self.zero_conv_pad, name=name)
     flows = [fb.Repeat(self.step, self.steps_per_level, self.remat, name=f"level{i}")
              for i in range(self.levels)]
     splits = [fb.Split(prior_net, keep=True, interleaved=True, name=f"split{i}")
@@ -120,10 +128,12 @@ class GlowPrior(nn.Module):
   # The release convolves 2c channels of zeros into (mean, log-std); the PyTorch
   # port convolves c.
   top_zeros: int = 2
+  zero_conv_pad: float = 0.0  # what the top prior's ZeroConv pads its zeros with
 
   def setup(self):
     if self.learn_top:
-      self.top = ZeroConv(2 * self.shapes[-1][-1], self.edge_padding)
+      self.top = ZeroConv(2 * self.shapes[-1][-1], self.edge_padding,
+                          pad_value=self.zero_conv_pad)
 
   def _top(self):
     if not self.learn_top:
@@ -138,8 +148,11 @@ class GlowPrior(nn.Module):
     return sum(fb.normal_log_prob(e) for e in eps) + fb.normal_log_prob(top, mean, log_std)
 
   def sample(self, n: int, temperature: float = 1.0):
-    keys = jax.random.split(self.make_rng("sample"), len(self.shapes))
-    noise = [temperature * jax.random.normal(k, (n, *s)) for k, s in zip(keys, self.shapes)]
+    """T * N(0, I) noise for every eps; the top latent through the top prior. The
+    standard noise of latent i is the draw 'eps{i}' (given in 'draws', or drawn)."""
+    noise = [temperature * draw(self, f"eps{i}", "sample", jax.random.normal, (n, *s),
+                                float_dtype())
+             for i, s in enumerate(self.shapes)]
     mean, log_std = self._top()
     return (*noise[:-1], mean + jnp.exp(log_std) * noise[-1])
 
@@ -157,17 +170,18 @@ class Glow(ImageFlow):
   top_zeros: int = 2
   n_bits: int = 8
   remat: bool = False
+  zero_conv_pad: float = 0.0
 
   def setup(self):
     b = self.n_bits
     dequantizer = fb.UniformDequantization(scale=1.0 / 2**b, offset=-0.5, num_bits=b)
     self.dequantizer = fb.Chain([DropBits(b), dequantizer]) if b < 8 else dequantizer
     step = StepOfFlow(self.width, self.coupling, self.conv1x1, self.edge_padding,
-                      self.net_actnorm)
+                      self.net_actnorm, self.zero_conv_pad)
     self.flow = MultiScale(step, self.levels, self.steps_per_level, self.edge_padding,
-                           self.remat)
+                           self.remat, self.zero_conv_pad)
     self.prior = GlowPrior(latent_shapes(self.shape, self.levels), self.learn_top,
-                           self.edge_padding, self.top_zeros)
+                           self.edge_padding, self.top_zeros, self.zero_conv_pad)
 
 
 def from_config(cfg, shape):
@@ -175,7 +189,7 @@ def from_config(cfg, shape):
       shape=shape, levels=cfg.levels, steps_per_level=cfg.steps_per_level, width=cfg.width,
       coupling=cfg.coupling, conv1x1=cfg.conv1x1, edge_padding=cfg.edge_padding,
       net_actnorm=cfg.net_actnorm, learn_top=cfg.learn_top, top_zeros=cfg.top_zeros,
-      n_bits=cfg.n_bits,
+      n_bits=cfg.n_bits, zero_conv_pad=float(cfg.zero_conv_pad),
       remat=cfg.remat)
 
 
@@ -196,6 +210,9 @@ def validate(cfg, shape):
                      "'lu_masked'.")
   if cfg.top_zeros not in (1, 2):
     raise ValueError(f"config.model.top_zeros={cfg.top_zeros}: choose 2 (release) or 1 (port).")
+  if cfg.zero_conv_pad not in (0, 1):
+    raise ValueError(f"config.model.zero_conv_pad={cfg.zero_conv_pad!r}: choose 0 (the "
+                     "release's zero padding) or 1 (the PyTorch port's F.pad(value=1)).")
   if not 1 <= cfg.n_bits <= 8:
     raise ValueError(f"config.model.n_bits={cfg.n_bits} must lie in 1..8.")
 
@@ -217,6 +234,8 @@ def default_config():
       net_actnorm=True,     # ActNorm instead of biases in the coupling network (released)
       learn_top=True,       # learned top prior instead of N(0, I) (--learntop)
       top_zeros=2,          # the top prior convolves top_zeros * C channels of zeros (port: 1)
+      zero_conv_pad=0.0,    # the value ZeroConvs (coupling output, priors) pad their input
+                            # with: 0 as released, or 1 as the PyTorch port's F.pad(value=1)
       n_bits=8,             # bits per colour kept from the 8-bit data (--n_bits_x)
       remat=False,          # recompute activations in the backward pass (saves memory)
   ))
