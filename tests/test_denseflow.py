@@ -1,5 +1,7 @@
 """DenseFlow: exact parameter counts, the stochastic layers against direct computations,
-sampling, the importance-weighted bound, and config errors."""
+the block given its noise, BatchNorm's running statistics, sampling, the
+importance-weighted bound, and config errors. Parity with the authors' release is in
+tests/test_convert_denseflow.py."""
 import functools
 
 import jax
@@ -13,7 +15,8 @@ from flowzoo import models
 from flowzoo.bijectors.augment import Augment
 from flowzoo.bijectors.vardequant import Sigmoid, VariationalDequantization
 from flowzoo.models import denseflow
-from flowzoo.nets.dense import DequantizationContext, ResidualDenseNet, iterative_pinv
+from flowzoo.nets.dense import (BatchNorm, DequantizationContext, ResidualDenseNet,
+                                iterative_pinv)
 from tests.cases_denseflow import NET
 
 
@@ -38,9 +41,8 @@ def test_denseflow_45_6_and_its_ablation_rows():
   assert _count(config)[0] == 73_133_540
 
 
-def _block(**kw):
-  return denseflow.DenseFlowBlock(units=3, modules=1, growth_rate=2, coupling_net=NET,
-                                  condition_on_last_unit=True, **kw)
+def _block():
+  return denseflow.DenseFlowBlock(units=3, modules=1, growth_rate=2, coupling_net=NET)
 
 
 def test_augmentation_adds_minus_log_density_of_its_noise():
@@ -53,26 +55,62 @@ def test_augmentation_adds_minus_log_density_of_its_noise():
   np.testing.assert_array_equal(x_back, x)
 
 
-def test_block_bound_is_bijective_part_minus_noise_density_and_sampling_drops_noise():
+def test_block_bound_given_noise_inverse_recovery_and_sampling():
   x = jax.random.normal(jax.random.key(0), (3, 2, 2, 4))
-  stochastic, fixed = _block(), _block(noise_as_input=True)
-  variables = jax.jit(stochastic.init)(
-      {"params": jax.random.key(1), "noise": jax.random.key(2)}, x)
+  block = _block()
+  variables = jax.jit(block.init)({"params": jax.random.key(1), "noise": jax.random.key(2)}, x)
   # Pretend training moved g away from zero so that the noise is really conditioned.
   variables = jax.tree.map(lambda v: v + 0.1, variables)
-  (z, ldj), state = jax.jit(lambda v, x: stochastic.apply(
+  (z, ldj), state = jax.jit(lambda v, x: block.apply(
       v, x, rngs={"noise": jax.random.key(3)}, capture_intermediates=True,
-      mutable=["intermediates"]))(variables, x)
-  augmented = state["intermediates"]["Augment_0"]["__call__"][0][0]
-  eta = np.asarray(augmented[..., 4:], np.float64)
-  z_fixed, ldj_fixed = jax.jit(fixed.apply)(variables, augmented)
-  np.testing.assert_allclose(z, z_fixed, rtol=1e-5, atol=1e-5)
+      mutable=["draws", "intermediates"]))(variables, x)
+  # One draw for the block: eta_1 and eta_2 (2 channels each) on channels.
+  eta = state["draws"]["augment"]["eta"]
+  assert jax.tree.map(np.shape, state["draws"]) == {"augment": {"eta": (3, 2, 2, 4)}}
+  # The bound: the units' and cross-unit couplings' log-dets, minus ln N(eta).
+  calls = state["intermediates"]
+  parts = sum(calls[name]["__call__"][0][1] for name in
+              ("unit0", "unit1", "unit2", "cross_unit1", "cross_unit2"))
   np.testing.assert_allclose(
-      ldj, ldj_fixed - stats.norm.logpdf(eta).sum(axis=(1, 2, 3)), rtol=1e-4, atol=1e-3)
-  # Sampling drops the widened channels and returns the block input.
-  x_back, _ = jax.jit(lambda v, z: stochastic.apply(v, z, inverse=True))(variables, z)
-  assert x_back.shape == x.shape
+      ldj, parts - stats.norm.logpdf(np.asarray(eta, np.float64)).sum(axis=(1, 2, 3)),
+      rtol=1e-5, atol=1e-4)
+  # Given the same draws, the block draws nothing and reproduces its output (up to the
+  # rounding of another compiled program).
+  given = {**variables, "draws": {"augment": {"eta": eta}}}
+  z_given, ldj_given = jax.jit(block.apply)(given, x)
+  np.testing.assert_allclose(z_given, z, rtol=1e-5, atol=1e-5)
+  np.testing.assert_allclose(ldj_given, ldj, rtol=1e-5, atol=1e-4)
+  # With 'draws' mutable the inverse recovers the block input and the noise, with minus
+  # the forward's log-det ...
+  (x_back, ldj_back), recovered = jax.jit(lambda v, z: block.apply(
+      v, z, inverse=True, mutable=["draws"]))(variables, z)
   np.testing.assert_allclose(x_back, x, rtol=1e-4, atol=1e-4)
+  np.testing.assert_allclose(recovered["draws"]["augment"]["eta"], eta, rtol=1e-4, atol=1e-4)
+  np.testing.assert_allclose(ldj_back, -ldj, rtol=1e-4, atol=1e-3)
+  # ... and sampling drops the widened channels without evaluating g.
+  x_sampled, _ = jax.jit(lambda v, z: block.apply(v, z, inverse=True))(variables, z)
+  assert x_sampled.shape == x.shape
+  np.testing.assert_allclose(x_sampled, x, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("unbiased", [True, False])
+def test_batchnorm_running_variance_as_torch_or_as_flax(unbiased):
+  x = 1.0 + 2.0 * jax.random.normal(jax.random.key(0), (4, 3, 2, 5))
+  bn = BatchNorm(unbiased_running_var=unbiased)
+  variables = bn.init(jax.random.key(1), x, use_running_average=False)
+  y, state = bn.apply(variables, x, use_running_average=False, mutable=["batch_stats"])
+  rows = np.asarray(x, np.float64).reshape(-1, 5)
+  mean, var = rows.mean(axis=0), rows.var(axis=0)  # biased, as both normalise with
+  np.testing.assert_allclose(y, (x - mean) / np.sqrt(var + 1e-5), rtol=1e-5, atol=1e-5)
+  # torch: momentum 0.1 towards the unbiased variance n / (n - 1) var (release); flax: var.
+  running = rows.var(axis=0, ddof=1) if unbiased else var
+  np.testing.assert_allclose(state["batch_stats"]["mean"], 0.1 * mean, rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(state["batch_stats"]["var"], 0.9 + 0.1 * running, rtol=1e-5)
+  # Evaluation reads the running statistics.
+  y_eval = bn.apply({**variables, **state}, x, use_running_average=True)
+  np.testing.assert_allclose(
+      y_eval, (x - state["batch_stats"]["mean"]) / np.sqrt(state["batch_stats"]["var"] + 1e-5),
+      rtol=1e-5, atol=1e-5)
 
 
 def test_sigmoid_and_nystrom_pseudo_inverse():
@@ -140,6 +178,7 @@ def test_importance_weighted_bound_tightens_with_k_and_samples_have_the_data_sha
     ("coupling_net", "resnet", "'dense_attention' or 'glow'"),
     ("landmarks", 3, "must divide"),
     ("growth_rate", 0, "augmentation=False"),
+    ("dequant_depth", 0, "at least 1"),
 ])
 def test_validate_names_the_field(field, value, message):
   config = fz_config.load_config("configs/denseflow_cifar10.py")

@@ -21,7 +21,6 @@ Top to bottom (section 2.3 and the release):
 Cross-unit coupling, in the release's indexing: before unit i (i >= 1), g sees the block
 input and the outputs of units 0..i-2, not the output of unit i-1 that it widens; this
 is equation 6 of the paper, g_i(z_<i) for z_i^aug = [z_i, sigma * e_i + mu].
-`condition_on_last_unit` also gives g the widened latent itself.
 
 The likelihood is a lower bound (dequantization and augmentation noise): log_prob is a
 single-sample bound, and flowzoo/evaluate.py reports the importance-weighted bound with
@@ -35,6 +34,7 @@ import jax.numpy as jnp
 
 from flowzoo import bijectors as fb
 from flowzoo.bijectors.augment import Augment, Coupling
+from flowzoo.bijectors.distributions import normal_log_prob
 from flowzoo.bijectors.vardequant import VariationalDequantization
 from flowzoo.models.base import ImageFlow
 from flowzoo.nets import GlowNet
@@ -64,40 +64,45 @@ class GlowLikeModule(fb.Bijector):
 class DenseFlowBlock(fb.Bijector):
   """`units` units of `modules` glow-like modules with cross-unit coupling between them.
 
-  In the model the block draws its noise (Augment, 'noise' rng stream) and its inverse
-  drops it without evaluating g. With `noise_as_input` the block is the bijective part
-  instead: it maps [x, eta_1, ..., eta_{units-1}] (the noise concatenated to the input)
-  to the block output with log|det| = units' + sum ln sigma, and its inverse recovers
-  the eta_i: the form the property suite checks.
+  Forward, the block's Augment (name 'augment') draws the noise of every unit at once,
+  eta_1, ..., eta_{units-1} concatenated on channels, from the 'noise' rng stream or
+  from the given draws['.../augment/eta'].
+
+  Inverse, the block drops the widened channels. When the 'draws' collection is
+  mutable it also recovers the noise: it inverts the cross-unit couplings (evaluating
+  g), records eta at '.../augment/eta' and returns minus the forward's log-det, so that
+  forward given those draws reproduces the latent exactly (the property suite checks
+  the block this way, tests/cases_denseflow.py). Otherwise (sampling) g is never
+  evaluated and the log-det is the units' alone.
   """
   units: int
   modules: int
   growth_rate: int  # 0: no augmentation
   coupling_net: Callable[[int], nn.Module]
   conditioned_noise: bool = True
-  condition_on_last_unit: bool = False
-  noise_as_input: bool = False
   remat: bool = False
 
   @nn.compact
   def __call__(self, x, inverse=False, train=False, temperature=1.0):
     gr, n = self.growth_rate, self.units
     extra = gr * (n - 1)
-    c0 = x.shape[-1] - (extra if inverse or self.noise_as_input else 0)
+    c0 = x.shape[-1] - (extra if inverse else 0)
     kw = dict(train=train, temperature=temperature)
     units = [fb.Repeat(GlowLikeModule(self.coupling_net), self.modules, self.remat,
                        name=f"unit{i}") for i in range(n)]
+    augment = Augment(extra, name="augment") if extra else None
     cross = {}
     if gr and self.conditioned_noise:
-      # Before unit i the coupling widens the output of unit i-1, of c0 + (i-1) gr channels.
-      cross = {i: Coupling(NoiseNet, num_condition=c0 + (i - 1) * gr,
-                           sees_condition=self.condition_on_last_unit, interleaved=False,
-                           name=f"cross_unit{i}") for i in range(1, n)}
+      # Before unit i the coupling widens the output of unit i-1, of c0 + (i-1) gr
+      # channels, by mu + sigma * eta: g reads (mu, raw scale) in two halves (the
+      # release's chunk(2)) from the context alone.
+      cross = {i: Coupling(NoiseNet, num_condition=c0 + (i - 1) * gr, sees_condition=False,
+                           interleaved=False, name=f"cross_unit{i}") for i in range(1, n)}
 
     if not inverse:
       ldj = jnp.zeros((x.shape[0],), x.dtype)
-      if extra and not self.noise_as_input:
-        x, ldj = Augment(extra)(x)
+      if augment is not None:
+        x, ldj = augment(x)
       z, noise = x[..., :c0], x[..., c0:]
       earlier = []  # the block input and the outputs of units 0..i-2
       for i in range(n):
@@ -123,7 +128,7 @@ class DenseFlowBlock(fb.Bijector):
         c = x.shape[-1] - gr
         x, widened[i] = x[..., :c], x[..., c:]
         outputs[i] = x
-    if not self.noise_as_input:
+    if augment is None or not self.is_mutable_collection("draws"):
       return x, ldj  # Sampling drops the noise: g is never evaluated.
     earlier, etas = [x], []
     for i in range(1, n):
@@ -134,7 +139,10 @@ class DenseFlowBlock(fb.Bijector):
         eta, ldj = y[..., -gr:], ldj + l
       earlier.append(outputs[i])
       etas.append(eta)
-    return jnp.concatenate([x, *etas], axis=-1), ldj
+    eta = jnp.concatenate(etas, axis=-1)
+    augment.put_variable("draws", "eta", eta)  # where Augment reads given draws
+    # Augment's forward added -ln N(eta); its exact inverse given eta subtracts it.
+    return x, ldj + normal_log_prob(eta)
 
 
 class _StandardNormalParams(nn.Module):
@@ -162,8 +170,11 @@ class DenseFlow(ImageFlow):
   dequantization: str = "variational"
   augmentation: bool = True
   conditioned_noise: bool = True
-  condition_on_last_unit: bool = False
   coupling_net: str = "dense_attention"
+  dequant_width: int = 64
+  dequant_depth: int = 4
+  dequant_growth: int = 64
+  unbiased_running_var: bool = True
   num_bits: int = 8
   remat: bool = False
 
@@ -171,8 +182,13 @@ class DenseFlow(ImageFlow):
     h, w, c = self.shape
     b = self.num_bits
     if self.dequantization == "variational":
+      # The release's DequantizationFlow: the context net is DenseBlock(3 -> width),
+      # a 2x2 stride-2 conv and DenseBlock(width -> width), each of depth 4, growth 16;
+      # every coupling's net is DenseNet(width, dequant_depth, dequant_growth).
       self.dequantizer = VariationalDequantization(
-          self.shape, DequantizationContext, ResidualDenseNet,
+          self.shape, functools.partial(DequantizationContext, features=self.dequant_width),
+          functools.partial(ResidualDenseNet, width=self.dequant_width,
+                            depth=self.dequant_depth, growth=self.dequant_growth),
           scale=1.0 / 2**b, offset=-0.5, num_bits=b)
     else:
       self.dequantizer = fb.UniformDequantization(scale=1.0 / 2**b, offset=-0.5, num_bits=b)
@@ -181,12 +197,13 @@ class DenseFlow(ImageFlow):
     else:
       net = functools.partial(DenseAttentionNet, width=self.coupling_width,
                               depth=self.dense_layers, growth=self.dense_growth,
-                              landmarks=self.landmarks)
+                              landmarks=self.landmarks,
+                              unbiased_running_var=self.unbiased_running_var)
     growth = self.growth_rate if self.augmentation else 0
     layers, channels = [fb.Squeeze()], 4 * c
     for i, (units, modules) in enumerate(zip(self.units, self.modules)):
       layers.append(DenseFlowBlock(units, modules, growth, net, self.conditioned_noise,
-                                   self.condition_on_last_unit, remat=self.remat))
+                                   remat=self.remat))
       channels += (units - 1) * growth
       if i < len(self.units) - 1:
         layers.append(squeeze_and_drop())
@@ -202,8 +219,9 @@ def from_config(cfg, shape):
       growth_rate=cfg.growth_rate, coupling_width=cfg.coupling_width,
       dense_layers=cfg.dense_layers, dense_growth=cfg.dense_growth, landmarks=cfg.landmarks,
       dequantization=cfg.dequantization, augmentation=cfg.augmentation,
-      conditioned_noise=cfg.conditioned_noise,
-      condition_on_last_unit=cfg.condition_on_last_unit, coupling_net=cfg.coupling_net,
+      conditioned_noise=cfg.conditioned_noise, coupling_net=cfg.coupling_net,
+      dequant_width=cfg.dequant_width, dequant_depth=cfg.dequant_depth,
+      dequant_growth=cfg.dequant_growth, unbiased_running_var=cfg.unbiased_running_var,
       num_bits=cfg.num_bits, remat=cfg.remat)
 
 
@@ -234,7 +252,8 @@ def validate(cfg, shape):
   if cfg.coupling_width < 2 or cfg.coupling_width % 2:
     raise ValueError(f"config.model.coupling_width={cfg.coupling_width} must be even and at "
                      "least 2 (the attention embeds to half of it).")
-  for field in ("dense_layers", "dense_growth", "landmarks", "num_bits"):
+  for field in ("dense_layers", "dense_growth", "landmarks", "num_bits", "dequant_width",
+                "dequant_depth", "dequant_growth"):
     if cfg[field] < 1:
       raise ValueError(f"config.model.{field}={cfg[field]} must be at least 1.")
   if cfg.coupling_net == "dense_attention":
@@ -243,7 +262,7 @@ def validate(cfg, shape):
       if tokens % cfg.landmarks:
         raise ValueError(f"config.model.landmarks={cfg.landmarks} must divide the "
                          f"{tokens} positions of block {i}; choose a divisor, e.g. 4 or 1.")
-  for field in ("augmentation", "conditioned_noise", "condition_on_last_unit", "remat"):
+  for field in ("augmentation", "conditioned_noise", "unbiased_running_var", "remat"):
     if not isinstance(cfg[field], bool):
       raise ValueError(f"config.model.{field}={cfg[field]!r} must be True or False.")
 
@@ -264,8 +283,15 @@ def default_config():
       dequantization="variational",  # 'variational' (Flow++ encoder, release) or 'uniform'
       augmentation=True,     # Table 4 column 1: False gives a plain flow of the same modules
       conditioned_noise=True,  # Table 4 column 2: False concatenates white noise N(0, I)
-      condition_on_last_unit=False,  # g also sees the latent it widens (not the release)
       coupling_net="dense_attention",  # Table 4 column 3: 'glow' is Glow's coupling network
+      # q(u | x) of variational dequantization, hard-coded in the release's
+      # experiments/image/model/dequantization.py (DequantizationFlow):
+      dequant_width=64,      # its num_context = mid_channels: context and coupling-net width
+      dequant_depth=4,       # dense layers of each coupling net's dense block (depth)
+      dequant_growth=64,     # channels each of those layers adds (growth)
+      # BatchNorm of the coupling nets: the running variance follows the unbiased batch
+      # variance as torch's BatchNorm2d in the release; False: the biased one, as flax.
+      unbiased_running_var=True,
       num_bits=8,            # bits per colour of the data
       remat=False,           # recompute activations in the backward pass (saves memory)
   ))

@@ -10,6 +10,8 @@ with the layer shapes, initialisations and order of operations of the authors' r
   DenseAttentionNet   the intra-module coupling network: a projection, the two branches
                       above in parallel, blended by BatchNorm -> ReLU -> 1x1 conv, and a
                       zero-initialised 1x1 conv to the coupling parameters.
+  BatchNorm           torch's BatchNorm2d as the release trains it: running variance from
+                      the unbiased batch variance (or flax's biased one).
   ResidualDenseNet    the coupling network of the dequantization flow (x + DenseBlock(x)).
   DequantizationContext  the context network of the dequantization flow.
   NoiseNet            g of the cross-unit coupling: 3x3 conv to 4w, ReLU, zero 1x1 conv.
@@ -96,6 +98,46 @@ class NystromAttention(nn.Module):
     return conv(c)(out)
 
 
+class BatchNorm(nn.Module):
+  """Batch normalisation over the last axis with flax nn.BatchNorm's variables (params
+  'scale', 'bias'; batch_stats 'mean', 'var') and torch BatchNorm2d's arithmetic.
+
+  Training normalises with the batch mean and the biased batch variance, both computed
+  in two passes as torch does, and moves the running statistics by 1 - momentum
+  (torch's momentum 0.1 is momentum 0.9 here). torch moves the running variance towards
+  the *unbiased* batch variance, n / (n - 1) times the biased one for n values per
+  channel; flax towards the biased one. `unbiased_running_var` chooses. At DenseFlow's
+  sizes n = batch * H * W is at least 64 * 4 * 4 = 1024, so the two differ by < 0.1%.
+  Evaluation reads (x - mean) / sqrt(var + epsilon) * scale + bias.
+  """
+  momentum: float = 0.9
+  epsilon: float = 1e-5
+  unbiased_running_var: bool = True
+
+  @nn.compact
+  def __call__(self, x, use_running_average: bool):
+    c = x.shape[-1]
+    scale = self.param("scale", nn.initializers.ones, (c,))
+    bias = self.param("bias", nn.initializers.zeros, (c,))
+    ra_mean = self.variable("batch_stats", "mean", jnp.zeros, (c,), jnp.float32)
+    ra_var = self.variable("batch_stats", "var", jnp.ones, (c,), jnp.float32)
+    if use_running_average:
+      mean, var = ra_mean.value, ra_var.value
+    else:
+      axes = tuple(range(x.ndim - 1))
+      xs = x.astype(jnp.promote_types(x.dtype, jnp.float32))
+      mean = jnp.mean(xs, axis=axes)
+      var = jnp.mean(jnp.square(xs - mean), axis=axes)
+      if not self.is_initializing():  # as flax: init does not move the statistics
+        n = x.size // c
+        running_var = var * (n / max(n - 1, 1)) if self.unbiased_running_var else var
+        m = self.momentum
+        ra_mean.value = m * ra_mean.value + (1 - m) * mean
+        ra_var.value = m * ra_var.value + (1 - m) * running_var
+    y = (x - mean) * jax.lax.rsqrt(var + self.epsilon)
+    return (y * scale + bias).astype(jnp.result_type(x, scale))
+
+
 class DenseAttentionNet(nn.Module):
   """DenseFlow's intra-module coupling network (Fig. 2 of the paper)."""
   out_features: int
@@ -103,13 +145,15 @@ class DenseAttentionNet(nn.Module):
   depth: int = 7         # densely connected layers; section 3.1
   growth: int = 64       # release: DenseNetMultihead(growth=64)
   landmarks: int = 4     # release: NystromAttention(in, in // 2, 4)
+  unbiased_running_var: bool = True  # BatchNorm's running variance as torch (release)
 
   @nn.compact
   def __call__(self, x, train: bool = False):
     x = conv(self.width)(x)
     h = jnp.concatenate([NystromAttention(self.width // 2, self.landmarks)(x),
                          DenseBlock(self.width, self.depth, self.growth)(x)], axis=-1)
-    h = nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5)(h)
+    h = BatchNorm(unbiased_running_var=self.unbiased_running_var)(
+        h, use_running_average=not train)
     h = conv(self.width, use_bias=False)(nn.relu(h))
     return conv(self.out_features, kernel_init=zeros)(h)
 
