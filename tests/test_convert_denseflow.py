@@ -19,7 +19,6 @@ Each function is compiled once per precision, without XLA's backend optimisation
 same operations; half the compile time of a program that runs once). The float64 tests
 come last: the module-scoped x64 fixture stays on from the first test that asks for it.
 """
-import os
 import re
 
 import jax
@@ -28,16 +27,16 @@ import numpy as np
 import pytest
 
 from flowzoo import bijectors as fb
-from flowzoo import config as fconfig
 from flowzoo import convert, models
 from flowzoo.bijectors.augment import Coupling
 from flowzoo.bijectors.distributions import normal_log_prob
 from flowzoo.convert import denseflow as convert_denseflow
 from flowzoo.models import denseflow
 from flowzoo.nets.dense import NoiseNet
+from tests import parity
+from tests.parity import cast, nhwc
 
-FIXTURE = os.path.join(os.path.dirname(__file__), "data", "parity",
-                       "denseflow_official_small.npz")
+FIXTURE = parity.path("denseflow")
 TOL64 = 1e-9    # relative, float64
 TOL32 = 1e-4    # relative, float32, per component
 TOTAL32 = 4e-3  # nats: two float32 spacings at 1.9e4 nats
@@ -59,17 +58,7 @@ COMPONENTS = [
 
 
 def _config():
-  """The fixture's model (its README: flags and the overridden hard-coded sizes)."""
-  config = fconfig.base_config("denseflow")
-  config.data.shape = (32, 32, 3)
-  config.model.update(units=(3, 2, 1), modules=(2, 2, 2), coupling_width=16, growth_rate=5,
-                      dense_layers=2, dense_growth=16, dequant_width=16, dequant_depth=2,
-                      dequant_growth=16)
-  return config
-
-
-def _nhwc(a):
-  return np.transpose(a, (0, 2, 3, 1)) if np.ndim(a) == 4 else a
+  return parity.config("denseflow")
 
 
 def _rel(a, b):
@@ -78,15 +67,9 @@ def _rel(a, b):
   return float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
 
 
-def _cast(tree, dtype):
-  return jax.tree.map(lambda a: np.asarray(a, dtype) if np.asarray(a).dtype.kind == "f"
-                      else a, tree)
-
-
 @pytest.fixture(scope="module")
 def ref():
-  with np.load(FIXTURE) as f:
-    return {k: f[k] for k in f.files}
+  return parity.arrays("denseflow")
 
 
 @pytest.fixture(scope="module")
@@ -107,19 +90,19 @@ def variables(arrays):
 def _draws(ref, dtype):
   """The fixture's noise in flowzoo's draws layout: the dequantizer's standard normal
   base draw, and per block one Augment draw of every unit's eta on channels."""
-  eta = lambda b, i: _nhwc(ref[f"noise/block{b}/unit{i}_eta"])
-  return _cast({
-      "dequantizer": {"base": {"eps": _nhwc(ref["noise/dequant_base"])}},
+  eta = lambda b, i: nhwc(ref[f"noise/block{b}/unit{i}_eta"])
+  return cast({
+      "dequantizer": {"base": {"eps": nhwc(ref["noise/dequant_base"])}},
       "flow": {"layers_1": {"augment": {"eta": np.concatenate([eta(0, 1), eta(0, 2)], -1)}},
                "layers_3": {"augment": {"eta": eta(1, 1)}}}}, dtype)
 
 
 def _reference(ref, out, dtype):
   """The reference's tensors of run `out` (NHWC), its noise and images."""
-  r = {k[len(out):]: _nhwc(a) for k, a in ref.items() if k.startswith(out)}
-  r.update({k: _nhwc(a) for k, a in ref.items() if k.startswith("noise/")})
-  r = _cast(r, dtype)
-  r["images"] = _nhwc(ref["images"])
+  r = {k[len(out):]: nhwc(a) for k, a in ref.items() if k.startswith(out)}
+  r.update({k: nhwc(a) for k, a in ref.items() if k.startswith("noise/")})
+  r = cast(r, dtype)
+  r["images"] = nhwc(ref["images"])
   return r
 
 
@@ -186,7 +169,7 @@ def log_prob(model):
 def _expected(ref, out, name):
   """The reference's `name` of run `out` (NHWC); the float64 dequantization log-det with
   flowzoo's exact ln 256 (the float32 constant costs 4.68e-5 nats, 2.6e-9 relative)."""
-  expected = _nhwc(ref[out + name])
+  expected = nhwc(ref[out + name])
   if out == "out64/" and name == "dequant/ldj":
     expected = expected - LN256_ROUNDING
   return expected
@@ -201,7 +184,7 @@ def test_the_fixture_model_has_the_release_parameter_count(ref, variables):
 def test_draws_layout_is_the_fixture_noise(ref, model, variables):
   _, state = jax.eval_shape(lambda v, x: model.apply(
       v, x, rngs=models.rngs(jax.random.PRNGKey(0)), method="log_prob", mutable=["draws"]),
-      variables, _nhwc(ref["images"]))
+      variables, nhwc(ref["images"]))
   assert (jax.tree.map(lambda a: a.shape, state["draws"])
           == jax.tree.map(np.shape, _draws(ref, np.float32)))
 
@@ -221,7 +204,7 @@ def test_float32_component(ref, out32, name):
 
 
 def test_float32_log_prob_with_the_fixture_noise(ref, variables, log_prob):
-  lp = np.asarray(log_prob(variables, _draws(ref, np.float32), _nhwc(ref["images"])))
+  lp = np.asarray(log_prob(variables, _draws(ref, np.float32), nhwc(ref["images"])))
   assert lp.dtype == np.float32
   assert np.max(np.abs(lp - ref["out32/log_prob"])) < TOTAL32
   assert np.max(np.abs(lp - ref["out64/log_prob_sum_exact_ln256"])) < TOTAL32
@@ -233,7 +216,7 @@ def test_train_pass_moves_batchnorm_statistics_as_torch(ref, arrays, model, vari
   follows the unbiased batch variance, and so does flowzoo's by default."""
   lp, state = jax.jit(lambda v, d, x: model.apply(
       {**v, "draws": d}, x, train=True, method="log_prob", mutable=["batch_stats"]),
-      compiler_options=FAST_COMPILE)(variables, _draws(ref, np.float32), _nhwc(ref["images"]))
+      compiler_options=FAST_COMPILE)(variables, _draws(ref, np.float32), nhwc(ref["images"]))
   assert np.max(np.abs(np.asarray(lp) - ref["train32/log_prob"])) < TOTAL32
   after = {k[len("train32/bn_after/"):]: ref[k] for k in ref if k.startswith("train32/bn_after/")}
   assert len(after) == 2 * 12  # mean and var of every coupling net's BatchNorm
@@ -306,7 +289,7 @@ def test_a_config_the_release_does_not_build_is_refused(arrays):
 @pytest.fixture(scope="module")
 def float64(x64, ref, variables, components):
   """The converted variables in float64, and a function of them: every component."""
-  v64 = _cast(variables, np.float64)
+  v64 = cast(variables, np.float64)
   d64, r64 = _draws(ref, np.float64), _reference(ref, "out64/", np.float64)
   run = lambda v: {k: np.asarray(a) for k, a in components(v, d64, r64).items()}
   return v64, run, run(v64)
@@ -320,7 +303,7 @@ def test_float64_component(ref, float64, name):
 
 
 def test_float64_log_prob_with_the_fixture_noise(ref, float64, log_prob):
-  lp = np.asarray(log_prob(float64[0], _draws(ref, np.float64), _nhwc(ref["images"])))
+  lp = np.asarray(log_prob(float64[0], _draws(ref, np.float64), nhwc(ref["images"])))
   assert lp.dtype == np.float64
   assert _rel(lp, ref["out64/log_prob_sum_exact_ln256"]) < TOL64
 

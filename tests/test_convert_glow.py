@@ -14,7 +14,6 @@ flowzoo keeps each factored-out latent as its standardised noise eps (bijectors/
 split.py): its flow's ldj holds -sum(log_std) of the split priors, which the port
 counts in log_p instead; the captured split outputs give that sum.
 """
-import os
 
 import jax
 import jax.numpy as jnp
@@ -23,14 +22,14 @@ import pytest
 
 from flowzoo import bijectors as fb
 from flowzoo import models
-from flowzoo.config import load_config
 from flowzoo.convert import convert, read
 from flowzoo.convert import glow as glow_convert
 from flowzoo.models.base import bits_per_dim
 from flowzoo.nets import ZeroConv
+from tests import parity
+from tests.parity import nchw, nhwc
 
-HERE = os.path.dirname(__file__)
-FIXTURE = os.path.join(HERE, "data", "parity", "glow_rosinality_small.npz")
+FIXTURE = parity.path("glow")
 SHAPE = (32, 32, 3)
 D = int(np.prod(SHAPE))
 LEVELS = 3
@@ -38,25 +37,13 @@ TEMPERATURES = (1.0, 0.7)
 
 
 def port_config(**model):
-  """configs/glow_cifar10.py:port at the fixture's size (its meta/port_kwargs)."""
-  config = load_config(os.path.join(HERE, "..", "configs", "glow_cifar10.py:port"))
-  config.model.update({**dict(levels=LEVELS, steps_per_level=2, width=32), **model})
-  config.data.shape = SHAPE
-  return config
-
-
-def nhwc(a):
-  return np.transpose(a, (0, 2, 3, 1))
-
-
-def nchw(a):
-  return np.transpose(np.asarray(a), (0, 3, 1, 2))
+  """configs/glow_cifar10.py:port at the fixture's size (tests/data/parity/configs.py)."""
+  return parity.config("glow", **model)
 
 
 @pytest.fixture(scope="module")
 def ref():
-  with np.load(FIXTURE) as f:
-    return {k: f[k] for k in f.files}
+  return parity.arrays("glow")
 
 
 @pytest.fixture(scope="module")

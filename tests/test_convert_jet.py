@@ -10,37 +10,23 @@ The float64 tests come last: the module-scoped x64 fixture stays on from the fir
 test that asks for it to the end of the module.
 """
 import json
-import os
 
 import jax
 import numpy as np
 import pytest
 
-from flowzoo import config as fconfig
 from flowzoo import convert, models
 from flowzoo.models import jet
 from flowzoo.models.base import bits_per_dim
+from tests import parity
 
-FIXTURE = os.path.join(os.path.dirname(__file__), "data", "parity", "jet_big_vision_small.npz")
+FIXTURE = parity.path("jet")
 Z_TOL, LOGDET_TOL, BPD_TOL = 1e-5, 1e-4, 1e-5
 WRONG = 1e-3  # a wrong load misses the reference by more than this
 
 
 def _config(**changes):
-  """The flowzoo config of the fixture's model, read from its meta_json."""
-  with np.load(FIXTURE) as f:
-    meta = json.loads(str(f["meta_json"]))
-  fields = meta["model_fields"]
-  # flowzoo's Jet has random channel permutations and 2 sigmoid(h) scales only.
-  assert fields["channels_coupling_projs"] == ["random"] and fields["scale_factor"] == 2.0
-  config = fconfig.base_config("jet")
-  config.data.shape = tuple(meta["image_shape"])
-  config.model.update(
-      patch_size=fields["ps"], num_couplings=fields["depth"], vit_depth=fields["block_depth"],
-      width=fields["emb_dim"], num_heads=fields["num_heads"], kinds=tuple(fields["kinds"]),
-      spatial_patterns=tuple(fields["spatial_coupling_projs"]))
-  config.model.update(changes)
-  return config
+  return parity.config("jet", **changes)
 
 
 def _convert(arrays=None, **changes):
@@ -51,8 +37,21 @@ def _convert(arrays=None, **changes):
 
 @pytest.fixture(scope="module")
 def ref():
-  with np.load(FIXTURE) as f:
-    return {k: f[k] for k in f.files}
+  return parity.arrays("jet")
+
+
+def test_the_config_is_the_fixtures_model(ref):
+  """tests/data/parity/configs.py:jet against the fields big_vision's Model was built with."""
+  meta = json.loads(str(ref["meta_json"]))
+  fields, cfg = meta["model_fields"], _config().model
+  # flowzoo's Jet has random channel permutations and 2 sigmoid(h) scales only.
+  assert fields["channels_coupling_projs"] == ["random"] and fields["scale_factor"] == 2.0
+  assert tuple(_config().data.shape) == tuple(meta["image_shape"])
+  assert (cfg.patch_size, cfg.num_couplings, cfg.vit_depth, cfg.width, cfg.num_heads) == (
+      fields["ps"], fields["depth"], fields["block_depth"], fields["emb_dim"],
+      fields["num_heads"])
+  assert tuple(cfg.kinds) == tuple(fields["kinds"])
+  assert tuple(cfg.spatial_patterns) == tuple(fields["spatial_coupling_projs"])
 
 
 @pytest.fixture(scope="module")
@@ -239,7 +238,7 @@ def test_a_training_state_read_without_the_params_prefix_is_refused():
 
 
 def _float64(variables):
-  return jax.tree.map(lambda a: np.asarray(a, np.float64), variables)
+  return parity.cast(variables, np.float64)
 
 
 @pytest.mark.parametrize("which", ["clean", "noisy"])

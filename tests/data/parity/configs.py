@@ -1,25 +1,51 @@
-"""Configs of the models in the parity fixtures, on the embedded data at their image size.
+"""The models of the parity fixtures, as flowzoo configs: one home for each.
 
-    python -m flowzoo.convert --source=jet --prefix=params/ \
-        --checkpoint=tests/data/parity/jet_big_vision_small.npz \
-        --config=tests/data/parity/configs.py:jet --workdir=/tmp/jet_small
+    python -m flowzoo.convert --source=glow --prefix=state_dict/ \
+        --checkpoint=tests/data/parity/glow_rosinality_small.npz \
+        --config=tests/data/parity/configs.py:glow --workdir=/tmp/glow_small
+
+The fixtures are 32x32 but Jet's (16x16): its runs need a dataset at 16x16 or one
+resized to it (e.g. --config.data.name=folder:PATH), since the embedded one is 32x32.
 """
-from flowzoo.config import base_config
+import os
+
+from flowzoo.config import base_config, load_config
+
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def get_config(arg=None):
-  if arg != "jet":
-    raise ValueError(f"tests/data/parity/configs.py:{arg}: the argument is 'jet'.")
-  config = base_config("jet")
-  # jet_big_vision_small.npz: big_vision jet.Model(depth=6, block_depth=1, emb_dim=32,
-  # num_heads=2, ps=4, kinds=('channels', 'channels', 'spatial'),
-  # spatial_coupling_projs=('checkerboard', 'hstripes-inv')) on 16x16x3 images.
-  config.model.update(patch_size=4, num_couplings=6, vit_depth=1, width=32, num_heads=2,
-                      kinds=("channels", "channels", "spatial"),
-                      spatial_patterns=("checkerboard", "hstripes-inv"), remat=False)
-  config.data.update(name="flowzoo_shapes/rgb", shape=(16, 16, 3))
+  if arg == "jet":
+    config = base_config("jet")
+    # jet_big_vision_small.npz: big_vision jet.Model(depth=6, block_depth=1, emb_dim=32,
+    # num_heads=2, ps=4, kinds=('channels', 'channels', 'spatial'),
+    # spatial_coupling_projs=('checkerboard', 'hstripes-inv')) on 16x16x3 images.
+    config.model.update(patch_size=4, num_couplings=6, vit_depth=1, width=32, num_heads=2,
+                        kinds=("channels", "channels", "spatial"),
+                        spatial_patterns=("checkerboard", "hstripes-inv"), remat=False)
+    config.data.shape = (16, 16, 3)
+  elif arg == "glow":
+    # glow_rosinality_small.npz: glow-pytorch's Glow(3, n_flow=2, n_block=3, affine=True,
+    # conv_lu=True) with AffineCoupling's filter_size 32, i.e. configs/glow_cifar10.py's
+    # port switches at that size.
+    config = load_config(os.path.join(HERE, "..", "..", "..", "configs",
+                                      "glow_cifar10.py:port"))
+    config.model.update(levels=3, steps_per_level=2, width=32)
+  elif arg == "denseflow":
+    config = base_config("denseflow")
+    # denseflow_official_small.npz: --block_conf 3 2 1 --layers_conf 2 2 2
+    # --layer_mid_chnls 16 16 16 --growth_rate 5, DNMH depth 2 and growth 16, and the
+    # dequantization flow's hard-coded sizes overridden to 16, 2 and 16.
+    config.model.update(units=(3, 2, 1), modules=(2, 2, 2), coupling_width=16, growth_rate=5,
+                        dense_layers=2, dense_growth=16, dequant_width=16, dequant_depth=2,
+                        dequant_growth=16)
+  else:
+    raise ValueError(f"tests/data/parity/configs.py:{arg}: the argument is 'jet', 'glow' or "
+                     "'denseflow'.")
+  config.data.name = "flowzoo_shapes/rgb"
+  config.data.shape = tuple(config.data.shape) if arg == "jet" else (32, 32, 3)
   config.train.update(batch_size=8, steps=2, lr=1e-4, warmup_steps=0)
-  config.eval.update(batch_size=200)
+  config.eval.update(batch_size=200, num_samples=1)
   config.checkpoint.every_steps = 2
   config.sample.num = 4
   return config
