@@ -371,3 +371,55 @@ def test_preparing_shapes_prints_one_line_and_no_progress(tmp_path, capfd,
       "WARNING", "ERROR")]
   assert not [w for w in warnings if "dataset_info.json" in w
               or "deprecated" in w], warnings
+
+
+def test_shapes_labels_are_the_kinds_the_generator_drew(shapes_dir):
+  ds = get(make_config(shapes_dir, labels=True), batch=64, eval_batch=500)
+  assert ds.num_classes == len(shapes.KINDS)
+  images, labels = next(ds.train(0))
+  assert images.shape == (64, 32, 32, 3) and labels.shape == (64,) and labels.dtype == np.int32
+  # Each image keeps its own label: the test split is exactly the seeded generator's.
+  made_images, made_labels = shapes.generate(2_000, seed=(1, 3, 0))
+  label_of = {image.tobytes(): label for image, label in zip(made_images, made_labels)}
+  seen = 0
+  for images, mask, labels in ds.eval():
+    for image, m, label in zip(images, mask, labels):
+      if m:
+        assert label == label_of[image.tobytes()]
+        seen += 1
+  assert seen == 2_000
+  # A resumed stream continues the same (image, label) pairs.
+  stream = ds.train(0)
+  third = [next(stream) for _ in range(3)][2]
+  resumed = next(ds.train(2))
+  np.testing.assert_array_equal(third[0], resumed[0])
+  np.testing.assert_array_equal(third[1], resumed[1])
+
+
+def test_folder_labels_are_the_class_subfolders(tmp_path):
+  rng = np.random.default_rng(0)
+  colours = {"cat": (200, 10, 10), "dog": (10, 200, 10), "emu": (10, 10, 200)}
+  for split, per_class in (("train", 3), ("test", 2)):
+    for name, colour in colours.items():
+      for i in range(per_class):
+        image = np.clip(np.full((8, 8, 3), colour) + rng.integers(-5, 5, (8, 8, 3)), 0, 255)
+        write_png(tmp_path / split / name / "deeper" / f"{i}.png", image.astype(np.uint8))
+  ds = get(make_config(None, name=f"folder:{tmp_path}", shape=(8, 8, 3), labels=True),
+           batch=9, eval_batch=6)
+  assert ds.num_classes == 3
+  for images, labels in (next(ds.train(0)),
+                         next((i, l) for i, m, l in ds.eval())):
+    # Sorted names: cat 0 (red), dog 1 (green), emu 2 (blue).
+    np.testing.assert_array_equal(images.mean(axis=(1, 2)).argmax(-1), labels)
+  write_png(tmp_path / "test" / "stray.png", np.zeros((8, 8, 3), np.uint8))
+  with pytest.raises(ValueError, match=r"stray.png lies in no class subfolder"):
+    data.check_config(make_config(None, name=f"folder:{tmp_path}", shape=(8, 8, 3),
+                                  labels=True))
+
+
+def test_labels_need_a_class_feature_or_subfolders(tmp_path):
+  write_png(tmp_path / "train" / "0.png", np.zeros((8, 8, 3), np.uint8))
+  write_png(tmp_path / "test" / "0.png", np.zeros((8, 8, 3), np.uint8))
+  with pytest.raises(ValueError, match=r"has no subfolders.*data.labels=False"):
+    data.check_config(make_config(None, name=f"folder:{tmp_path}", shape=(8, 8, 3),
+                                  labels=True))

@@ -11,6 +11,8 @@
     batches = ds.train(start_step)      # endless uint8 [B/P, H, W, C]
     for images, mask in ds.eval():      # one pass, padded and masked
       ...
+    # With data.labels=True: train batches are (images, labels), eval batches
+    # (images, mask, labels), labels int32 in [0, ds.num_classes).
 
 Images are uint8 at data.shape; dequantization belongs to the models.
 config.data fields (defaults in `default_config()`):
@@ -27,6 +29,8 @@ config.data fields (defaults in `default_config()`):
   shuffle_buffer    train shuffle buffer, in records.
   corruption        'none' | 'local_shuffle' | 'global_shuffle' (MixerFlow,
                     arXiv 2310.16777, 5.4); corruption_seed; corruption_patch.
+  labels            class labels with the images (TFDS ClassLabel; for a
+                    folder, PATH/<split>/<class>/ subfolders).
 """
 import tensorflow as tf
 

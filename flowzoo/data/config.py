@@ -54,6 +54,10 @@ def default_config():
       corruption_seed=0,
       # Patch side for 'local_shuffle'; must divide H and W.
       corruption_patch=4,
+      # Class labels with the images, for class-conditional models: a TFDS
+      # dataset's ClassLabel feature ('label' if present); for a folder, the
+      # subfolder of the split an image lies in (PATH/train/<class>/...).
+      labels=False,
   ))
 
 

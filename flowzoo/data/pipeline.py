@@ -21,6 +21,8 @@ class Datasets:
     self._seed = seed
     self._process = (process_index, process_count)
     self.shape = tuple(config.shape)
+    self.labels = config.labels
+    self.num_classes = source.num_classes() if config.labels else None
     self.num_train = source.num_examples(config.train_split, "data.train_split")
     self.num_eval = source.num_examples(config.eval_split, "data.eval_split")
     self.train_batch_size = global_batch_size // process_count
@@ -39,16 +41,18 @@ class Datasets:
         self.shape, config.corruption, config.corruption_seed,
         config.corruption_patch)
 
-  def _decode(self, record):
+  def _decode(self, record, label=None):
+    """The uint8 image of a record, and its int32 class when the data has labels."""
     image = self._source.decode(record)
     if image.shape != self.shape:
       image = sources.fit(image, self.shape, self._config.resize)
     if self._perm is not None:
       image = corruptions.apply(image, self._perm)
-    return image
+    return image if label is None else (image, tf.cast(label, tf.int32))
 
   def train(self, start_step=0):
-    """Endless uint8 batches [global_batch // process_count, H, W, C].
+    """Endless uint8 batches [global_batch // process_count, H, W, C] (with data.labels,
+    (images, int32 labels [batch]) pairs).
 
     Epoch e is this process's shard in an order seeded by (seed, e), cut to
     steps_per_epoch whole batches, so batch k is a function of (seed, k) and
@@ -73,7 +77,8 @@ class Datasets:
     return ds.batch(batch, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
   def eval(self):
-    """One pass over the eval split: (uint8 images, bool mask) batches.
+    """One pass over the eval split: (uint8 images, bool mask) batches, and with
+    data.labels (images, mask, int32 labels).
 
     Zero images with mask False pad this process's shard to num_eval_batches
     batches, the same on every process, so collectives line up; every image
@@ -81,10 +86,15 @@ class Datasets:
     """
     batch = self.eval_batch_size
     ds = self._source.read(self._config.eval_split, *self._process)
-    ds = ds.map(lambda record: (self._decode(record), True),
-                num_parallel_calls=tf.data.AUTOTUNE)
+    def example(*record):
+      if self.labels:
+        image, label = self._decode(*record)
+        return image, True, label
+      return self._decode(*record), True
+    ds = ds.map(example, num_parallel_calls=tf.data.AUTOTUNE)
     padding = tf.data.Dataset.from_tensors(
-        (tf.zeros(self.shape, tf.uint8), False)).repeat()
+        (tf.zeros(self.shape, tf.uint8), False)
+        + ((tf.zeros((), tf.int32),) if self.labels else ())).repeat()
     ds = ds.concatenate(padding).take(self.num_eval_batches * batch)
     return self._naming_bad_files(
         ds.batch(batch).prefetch(tf.data.AUTOTUNE).as_numpy_iterator(),

@@ -90,6 +90,13 @@ class TfdsSource:
       raise ValueError(f"data.name={config.name!r} has no image feature.")
     self.key = "image" if "image" in images else images[0]
     self.feature = features[self.key]
+    self.label_key = None
+    if config.labels:
+      labels = [k for k, f in features.items() if isinstance(f, tfds.features.ClassLabel)]
+      if not labels:
+        raise ValueError(f"data.labels=True, but data.name={config.name!r} has no class "
+                         "label (ClassLabel feature); set data.labels=False.")
+      self.label_key = "label" if "label" in labels else labels[0]
     # flowzoo_shapes is generated locally, so it never needs permission to
     # download.
     self.preparable = config.download or isinstance(
@@ -98,6 +105,9 @@ class TfdsSource:
   @property
   def image_shape(self):
     return self.feature.shape  # (H, W, C), with None where sizes vary.
+
+  def num_classes(self):
+    return self.builder.info.features[self.label_key].num_classes
 
   def check_available(self):
     """Whether the splits can be read now (False: prepare() will make them).
@@ -166,6 +176,8 @@ class TfdsSource:
         # datasets would only be filled and thrown away.
         read_config=tfds.ReadConfig(shuffle_seed=shuffle_seed,
                                     try_autocache=False))
+    if self.label_key:
+      return ds.map(lambda example: (example[self.key], example[self.label_key]))
     return ds.map(lambda example: example[self.key])
 
   def decode(self, record):
@@ -178,7 +190,9 @@ class TfdsSource:
 
 
 class FolderSource:
-  """'folder:PATH': PATH/<split>/ holds image files, at any depth."""
+  """'folder:PATH': PATH/<split>/ holds image files, at any depth; with data.labels,
+  the subfolder of <split> a file lies in is its class (sorted names of the train
+  split's subfolders, numbered from 0)."""
 
   def __init__(self, config):
     self.config = config
@@ -206,6 +220,8 @@ class FolderSource:
 
   def check_available(self):
     self._files(self.config.train_split, "data.train_split")
+    if self.config.labels:
+      self._labels(self.config.eval_split, "data.eval_split")
     return True
 
   def prepare(self):
@@ -214,14 +230,44 @@ class FolderSource:
   def num_examples(self, split, field):
     return len(self._files(split, field))
 
+  def classes(self):
+    """The class names: the train split's subfolders, sorted."""
+    directory = os.path.join(self.root, self.config.train_split)
+    names = sorted(d for d in os.listdir(directory)
+                   if os.path.isdir(os.path.join(directory, d)))
+    if not names:
+      raise ValueError(f"data.labels=True, but {directory} has no subfolders: put the "
+                       "images of each class in a subfolder named by the class "
+                       "(train/<class>/...), or set data.labels=False.")
+    return names
+
+  def num_classes(self):
+    return len(self.classes())
+
+  def _labels(self, split, field):
+    """The class index of every file of `split`, in _files order."""
+    classes = {name: i for i, name in enumerate(self.classes())}
+    directory = os.path.join(self.root, split)
+    labels = []
+    for f in self._files(split, field):
+      name = os.path.relpath(f, directory).split(os.sep)[0]
+      if name not in classes:
+        raise ValueError(f"{f} lies in no class subfolder of the train split "
+                         f"({sorted(classes)}); move it into one, or set "
+                         "data.labels=False.")
+      labels.append(classes[name])
+    return labels
+
   def read(self, split, process_index, process_count, shuffle_seed=None):
     files = self._files(split, "split")
+    records = (files, self._labels(split, "split")) if self.config.labels else (files,)
     start, stop = _even_slice(len(files), process_index, process_count)
-    files = files[start:stop]
+    records = [column[start:stop] for column in records]
     if shuffle_seed is not None:  # Paths are small: shuffle them all exactly.
-      files = [files[i] for i in
-               np.random.default_rng(shuffle_seed).permutation(len(files))]
-    return tf.data.Dataset.from_tensor_slices(files)
+      order = np.random.default_rng(shuffle_seed).permutation(stop - start)
+      records = [[column[i] for i in order] for column in records]
+    return tf.data.Dataset.from_tensor_slices(
+        tuple(records) if self.config.labels else records[0])
 
   def decode(self, record):
     return tf.io.decode_image(tf.io.read_file(record),
