@@ -13,7 +13,7 @@ import sys
 import ml_collections
 from absl import app
 
-from flowzoo import data, models, paths
+from flowzoo import data, fid, models, paths
 
 
 def base_config(model_name: str) -> ml_collections.ConfigDict:
@@ -46,6 +46,18 @@ def base_config(model_name: str) -> ml_collections.ConfigDict:
       every_steps=0,        # evaluate every N steps; 0: only after training
       at_start=False,       # also evaluate the initialised model, as a baseline
       num_samples=1,        # K: 1 reports the single-sample bound, K > 1 the IWBO
+      # FID (flowzoo/fid.py), measured after the final evaluation when weights are
+      # given: the FID Inception's weights file (pytorch-fid's release
+      # pt_inception-2015-12-05-6726825d.pth, or its tensors as .npz/.safetensors);
+      # '' measures no FID.
+      fid_weights="",
+      fid_samples=50_000,   # N samples compared with the whole eval split
+      fid_temperature=1.0,  # 1 samples the model itself; DenseFlow reports FID at 0.8
+      # .npz of the eval split's Inception statistics: read if there, else computed
+      # and written; '' computes them at every measurement.
+      fid_reference="",
+      fid_batch_size=250,   # images per Inception (and sampling) batch
+      fid_image_size=299,   # Inception's input side; FID is standard only at 299
   ))
   c.checkpoint = ml_collections.ConfigDict(dict(
       every_steps=1_000,    # checkpoint every N steps, and always at the end
@@ -61,6 +73,19 @@ def base_config(model_name: str) -> ml_collections.ConfigDict:
       dir="runs/leaderboard",
   ))
   return c
+
+
+def with_defaults(config):
+  """A copy of a saved config with the fields flowzoo added to its eval, sample and
+  leaderboard sections since the run was saved, at their defaults: so an older run
+  can be evaluated with --config.eval.fid_weights=..."""
+  config = ml_collections.ConfigDict(config.to_dict())
+  defaults = base_config(config.model.name)
+  for section in ("eval", "sample", "leaderboard"):
+    for key, value in defaults[section].items():
+      if key not in config[section]:
+        config[section][key] = value
+  return config
 
 
 def load_config(spec: str) -> ml_collections.ConfigDict:
@@ -100,6 +125,10 @@ _NUMBERS = {
     "eval.batch_size": (1, None, True),
     "eval.every_steps": (0, None, True),
     "eval.num_samples": (1, None, True),
+    "eval.fid_samples": (2, None, True),
+    "eval.fid_temperature": (0, None, False),
+    "eval.fid_batch_size": (1, None, True),
+    "eval.fid_image_size": (75, None, True),
     "checkpoint.every_steps": (1, None, True),
     "checkpoint.keep": (1, None, True),
     "sample.num": (1, None, True),
@@ -148,6 +177,7 @@ def validate(config):
   if config.train.schedule not in ("cosine", "constant"):
     raise ValueError(f"config.train.schedule={config.train.schedule!r}: choose "
                      "'cosine' or 'constant'.")
+  fid.check_config(config.eval)
   if config.train.warmup_steps > config.train.steps:
     raise ValueError(f"config.train.warmup_steps={config.train.warmup_steps} must lie in "
                      f"0..train.steps (={config.train.steps}).")
@@ -157,6 +187,8 @@ def resolve_paths(config):
   """A copy of config with its local paths made absolute (see flowzoo.paths)."""
   config = ml_collections.ConfigDict(config.to_dict())
   config.leaderboard.dir = paths.resolve(config.leaderboard.dir)
+  config.eval.fid_weights = paths.resolve(config.eval.fid_weights)
+  config.eval.fid_reference = paths.resolve(config.eval.fid_reference)
   config.data = data.resolve_paths(config.data)
   return config
 
