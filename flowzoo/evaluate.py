@@ -21,9 +21,11 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
+from etils import epath
 from jax.sharding import NamedSharding, PartitionSpec as P
 
-from flowzoo import checkpoint, config as config_lib, console, data, models, paths, records
+from flowzoo import checkpoint, config as config_lib, console, cost, data, inception, models
+from flowzoo import paths, provenance, records
 from flowzoo.models.base import bits_per_dim
 
 
@@ -80,6 +82,7 @@ def evaluate_run(config, workdir, step=None):
   # Checks that can fail, before anything is loaded or compiled.
   # -------------------------------------------------------------------------------------
   from flowzoo import api, train  # pylint: disable=g-import-not-at-top (train imports this)
+  config = config_lib.with_defaults(config)
   config_lib.validate(config)
   config = config_lib.resolve_paths(config)
   workdir = paths.resolve(workdir)
@@ -94,12 +97,14 @@ def evaluate_run(config, workdir, step=None):
   bound = records.bound_name(config.eval.num_samples)
   if config.leaderboard.dir:
     found = records.find_record(config.leaderboard.dir, workdir=workdir, steps=step,
-                                bound=bound, split=config.data.eval_split)
+                                bound=bound, split=config.data.eval_split,
+                                where=_same_fid(config.eval))
     if found is not None:
       record = records.read_record(found)
       return {"bpd": record["bpd"], "count": record.get("images"), "bound": bound,
               "step": step, "record": str(found), "dataset": config.data.name,
-              "split": config.data.eval_split, "finished_before": True}
+              "split": config.data.eval_split, "fid": record.get("fid"),
+              "finished_before": True}
 
   # -------------------------------------------------------------------------------------
   # Evaluate.
@@ -123,7 +128,17 @@ def evaluate_run(config, workdir, step=None):
                              "no record written.")
   out = {**result, "bound": bound, "step": step, "record": None, "dataset": config.data.name,
          "split": config.data.eval_split}
+  measured = {}
+  if jax.process_index() == 0:  # The trainer's grid of this step, its speed, and FID.
+    grid = epath.Path(workdir) / f"samples_{step}.png"
+    measured = train.sample_grid(model, variables, config,
+                                 jax.random.fold_in(jax.random.PRNGKey(config.seed), 1), grid)
+    out["fid"] = measured["fid"]
   if config.leaderboard.dir and jax.process_index() == 0:
+    # What training cost, as the trainer recorded it; unknown for released weights.
+    trained = records.find_record(config.leaderboard.dir, workdir=workdir, steps=step,
+                                  evaluated_by=None)
+    trained = records.read_record(trained) if trained else {}
     out["record"] = str(records.write_record(config.leaderboard.dir, dict(
         model=config.model.name,
         config_file=(origin or {}).get("config_file") or str(checkpoint.config_path(workdir)),
@@ -132,14 +147,28 @@ def evaluate_run(config, workdir, step=None):
         split=config.data.eval_split, corruption=config.data.corruption, bpd=result["bpd"],
         images=result["count"],
         bound=bound, train_bpd=None, params=num_params, steps=step,
-        examples_seen=step * config.train.batch_size, train_flops=None,
-        train_flops_method=None, wall_time_s=0.0, devices=jax.device_count(),
+        examples_seen=step * config.train.batch_size, train_flops=trained.get("train_flops"),
+        train_flops_method=trained.get("train_flops_method"), wall_time_s=0.0,
+        devices=jax.device_count(), device_kind=cost.device_kind(),
+        device_hours=trained.get("device_hours"), dequantization=provenance.dequantization(model),
+        sample_grid=str(grid), **measured, **provenance.dataset_fields(config.data),
         checkpoint=str(checkpoint.step_path(workdir, step)),
         flowzoo_version=records.flowzoo_version(),
         git_commit=records.git_commit(), date=records.utc_now(), workdir=workdir,
         weights=origin, evaluated_by="flowzoo.evaluate",
         eval_seconds=time.time() - started)))
   return out
+
+
+def _same_fid(eval_config):
+  """Whether a record holds this evaluation's FID (or, without fid_weights, any)."""
+  if not eval_config.fid_weights:
+    return lambda record: True
+  want = dict(samples=eval_config.fid_samples, temperature=eval_config.fid_temperature,
+              image_size=eval_config.fid_image_size)
+  digest = inception.sha256(eval_config.fid_weights)
+  return lambda record: bool(record.get("fid")) and record["fid"]["weights"]["sha256"] == (
+      digest) and all(record["fid"].get(k) == v for k, v in want.items())
 
 
 def _parse_flags(argv):
@@ -151,7 +180,7 @@ def _parse_flags(argv):
     sys.exit("flowzoo: error: --workdir=DIR is required: a run of flowzoo.main or a "
              "directory written by flowzoo.convert.")
   try:
-    config = checkpoint.load_config(paths.resolve(workdir))
+    config = config_lib.with_defaults(checkpoint.load_config(paths.resolve(workdir)))
   except FileNotFoundError as e:
     sys.exit(f"flowzoo: error: --workdir={workdir}: {e}")
   error = config_lib.command_line_error(argv, config=config)
@@ -176,6 +205,13 @@ def main(argv):
   console.say(f"{out['split']} bpd {out['bpd']:.4f} on {out['count']:,} {out['dataset']} "
               f"images at step {out['step']:,}")
   console.say(f"  bpd is bits per dimension, {records.bound_description(out['bound'])}")
+  if out.get("fid"):
+    f = out["fid"]
+    console.say(f"FID {f['value']:.2f} of {f['samples']:,} samples at temperature "
+                f"{f['temperature']} against {f['reference']['images']:,} "
+                f"{f['reference']['split']} images"
+                + ("" if f["standard"] else " (not the standard Inception weights or size: "
+                   "comparable only with FIDs of the same weights)"))
   if out["record"]:
     console.say(f"leaderboard {out['record']}")
 

@@ -74,10 +74,10 @@ def fid_of_activations(activations, mu_ref, sigma_ref):
 
 
 def activations_of_batches(batches, variables, size):
-  """[N, 2048] features of uint8 batches; a batch may be (images, mask)."""
+  """[N, 2048] features of uint8 batches; a batch may be (images, mask[, labels])."""
   out = []
   for batch in batches:
-    images, mask = batch if isinstance(batch, tuple) else (batch, None)
+    images, mask = batch[:2] if isinstance(batch, tuple) else (batch, None)
     feats = np.asarray(inception.features(variables, np.asarray(images), size))
     out.append(feats if mask is None else feats[np.asarray(mask)])
   return np.concatenate(out)

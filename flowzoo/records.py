@@ -24,7 +24,8 @@ Record schema (every field is required; "|null" marks where null is allowed):
   bpd                 float  bits per dimension on `split`; finite.
   bound               str  which bound bpd is, `bound_name(k)`: 'elbo' for one
                       dequantization sample, 'iwbo-K' for the
-                      importance-weighted bound with K samples.
+                      importance-weighted bound with K samples; 'exact' for
+                      a model of the discrete data itself (no dequantization).
   train_bpd           float|null  bpd on training data at the end of training.
   params              int  number of trainable parameters.
   steps               int  optimizer steps taken.
@@ -38,6 +39,24 @@ Record schema (every field is required; "|null" marks where null is allowed):
   flowzoo_version     str|null  `flowzoo_version()`.
   git_commit          str|null  `git_commit()`.
   date                str  ISO 8601 UTC time of the evaluation, `utc_now()`.
+
+Comparison fields, which every record written by this version of flowzoo has and
+older records lack (the leaderboard shows those as "not recorded", never drops
+them; `lacking(record)` names them):
+
+  dataset_version     str|null  the TFDS version of `dataset` ('3.0.2'); null for a
+                      'folder:PATH' dataset, whose identity is its path and shape.
+  image_shape         [H, W, C]  the images the model saw (data.shape).
+  dequantization      str  'uniform', 'variational' or 'gaussian(sigma=S)'.
+  device_kind         str  jax's device_kind of the devices ('cpu', 'NVIDIA H200').
+  device_hours        float|null  training time x devices / 3600, summed over every
+                      segment of a resumed run (flowzoo.cost); null if not trained here.
+  sampling            {images_per_s, batch, temperature}|null  sampling throughput,
+                      measured after compilation at that batch.
+  sample_temperature  float|null  the temperature of `sample_grid`.
+  fid                 {value, samples, temperature, image_size, weights: {file,
+                      sha256, standard}, reference: {...}}|null  FID when measured
+                      (flowzoo.fid), null when not.
 
 Optional fields: `sample_grid` (path of a PNG of samples), `workdir` (the run's
 workdir), `weights` (where the run's starting weights came from: flowzoo.convert's
@@ -69,6 +88,13 @@ REQUIRED_FIELDS = (
     "date",
 )
 
+# Added with the comparison columns of the leaderboard: required of what this
+# version writes (write_record checks), absent from older records (read as they are).
+COMPARISON_FIELDS = (
+    "dataset_version", "image_shape", "dequantization", "device_kind",
+    "device_hours", "sampling", "sample_temperature", "fid",
+)
+
 _SUFFIX = ".json"
 # Hidden and without the .json suffix: a reader globbing *.json never sees it.
 _TMP_PREFIX = ".tmp-"
@@ -92,9 +118,17 @@ def bound_name(num_samples: int) -> str:
   return "elbo" if num_samples == 1 else f"iwbo-{int(num_samples)}"
 
 
+def is_bound_name(name) -> bool:
+  """'exact', 'elbo' or 'iwbo-K' with K >= 2."""
+  return isinstance(name, str) and (name in ("exact", "elbo") or bool(
+      re.fullmatch(r"iwbo-([2-9]|[1-9]\d+)", name)))
+
+
 def bound_description(name):
   """What a reported bpd is, for a person: it comes from a lower bound on log p(x),
   so it is an upper bound on the model's true bits per dimension."""
+  if name == "exact":
+    return "exact: the model's discrete likelihood, no dequantization bound"
   if name == "elbo":
     return "an upper bound from one dequantization sample (the ELBO)"
   return f"an upper bound from {name.partition('-')[2]} importance samples (the IWBO)"
@@ -146,12 +180,87 @@ def validate(record) -> None:
   if (isinstance(bpd, bool) or not isinstance(bpd, (int, float))
       or not math.isfinite(bpd)):
     raise ValueError(f"field 'bpd' must be a finite number, got {bpd!r}")
+  if record["bound"] is not None and not is_bound_name(record["bound"]):
+    raise ValueError(f"field 'bound' must be 'exact', 'elbo' or 'iwbo-K' "
+                     f"(records.bound_name), got {record['bound']!r}")
+  for field in COMPARISON_FIELDS:
+    if field in record:
+      problem = _COMPARISON_CHECKS[field](record[field])
+      if problem:
+        raise ValueError(f"field {field!r} {problem}, got {record[field]!r}")
+
+
+def lacking(record) -> list[str]:
+  """The comparison fields a record lacks: it was written before they existed."""
+  return [f for f in COMPARISON_FIELDS if f not in record]
+
+
+def _number(value, low=0.0):
+  return (not isinstance(value, bool) and isinstance(value, (int, float))
+          and math.isfinite(value) and value >= low)
+
+
+def _optional(check):
+  return lambda v: None if v is None else check(v)
+
+
+def _check_shape(v):
+  ok = (isinstance(v, list) and len(v) == 3
+        and all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in v))
+  return None if ok else "must be [H, W, C], three positive ints"
+
+
+def _check_dequantization(v):
+  ok = isinstance(v, str) and bool(
+      re.fullmatch(r"uniform|variational|gaussian\(sigma=[0-9.e+-]+\)", v))
+  return None if ok else ("must be 'uniform', 'variational' or "
+                          "'gaussian(sigma=S)'")
+
+
+def _check_sampling(v):
+  ok = (isinstance(v, dict) and _number(v.get("images_per_s"))
+        and isinstance(v.get("batch"), int) and v["batch"] > 0
+        and _number(v.get("temperature")))
+  return None if ok else ("must be {images_per_s: number, batch: int, "
+                          "temperature: number}")
+
+
+def _check_fid(v):
+  ok = (isinstance(v, dict) and _number(v.get("value"))
+        and isinstance(v.get("samples"), int) and v["samples"] > 1
+        and _number(v.get("temperature"))
+        and isinstance(v.get("weights"), dict)
+        and isinstance(v["weights"].get("sha256"), str))
+  return None if ok else ("must be {value, samples (> 1), temperature, weights: "
+                          "{file, sha256, standard}, ...} (flowzoo.fid)")
+
+
+def _text(v):
+  return None if isinstance(v, str) and v else "must be a non-empty string"
+
+
+_COMPARISON_CHECKS = {
+    "dataset_version": _optional(_text),
+    "image_shape": _check_shape,
+    "dequantization": _check_dequantization,
+    "device_kind": _text,
+    "device_hours": _optional(lambda v: None if _number(v) else
+                              "must be a number >= 0"),
+    "sampling": _optional(_check_sampling),
+    "sample_temperature": _optional(lambda v: None if _number(v) else
+                                    "must be a number >= 0"),
+    "fid": _optional(_check_fid),
+}
 
 
 def write_record(directory, record: Mapping) -> epath.Path:
   """Validates `record` and writes it atomically into a new file; its path."""
   record = json.loads(json.dumps(dict(record), default=_jsonable))
   validate(record)
+  missing = lacking(record)
+  if missing:  # Only records of older versions may lack them; a writer may not.
+    raise ValueError(f"record lacks comparison field(s): {', '.join(missing)} "
+                     "(see flowzoo/records.py; null where not measured)")
   directory = epath.Path(directory)
   directory.mkdir(parents=True, exist_ok=True)
   stamp = datetime.datetime.now(datetime.timezone.utc).strftime(
@@ -191,16 +300,18 @@ def read_records(directory) -> tuple[list[dict], list[tuple[str, str]]]:
   return records, problems
 
 
-def find_record(directory, **fields) -> epath.Path | None:
+def find_record(directory, where=None, **fields) -> epath.Path | None:
   """The path of the first readable record in `directory` whose fields equal
-  `fields` (e.g. workdir=..., steps=...), or None: how a restarted run finds the
-  record it wrote before it was killed, instead of writing a second one."""
+  `fields` (e.g. workdir=..., steps=...) and for which where(record) holds, or
+  None: how a restarted run finds the record it wrote before it was killed,
+  instead of writing a second one."""
   directory = epath.Path(directory)
   if not directory.is_dir():
     return None
   for path in sorted(p for p in directory.glob(f"*{_SUFFIX}") if not p.name.startswith(".")):
     record, reason = _read_one(path)
-    if reason is None and all(record.get(k) == v for k, v in fields.items()):
+    if reason is None and all(record.get(k) == v for k, v in fields.items()) and (
+        where is None or where(record)):
       return path
   return None
 

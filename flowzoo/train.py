@@ -21,7 +21,8 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 import flowzoo
 from flowzoo import checkpoint, config as config_lib, console, data, evaluate
-from flowzoo import flops, images as image_lib, models, optim, paths, records
+from flowzoo import cost, fid, flops, images as image_lib, models, optim, paths, provenance
+from flowzoo import records
 from flowzoo.models.base import bits_per_dim
 
 # Non-parameter collections that a training step updates (conditioners' batch
@@ -184,6 +185,8 @@ def train_and_evaluate(config, workdir, *, stop_after_steps=None, config_file=No
                                             mesh, total=ds.num_eval, what=what)
   last = config.train.steps if stop_after_steps is None else min(stop_after_steps, config.train.steps)
   started = time.time()
+  # Device-hours of every segment of the run, noted at each checkpoint (flowzoo.cost).
+  segment = cost.Segment(workdir, start, jax.device_count(), cost.device_kind())
   train_bpd, init_bpd = None, None
   if config.eval.at_start and start == 0:
     init_bpd = run_eval("baseline at initialisation")["bpd"]
@@ -235,6 +238,8 @@ def train_and_evaluate(config, workdir, *, stop_after_steps=None, config_file=No
       pending = (step, metrics)
       if step % config.checkpoint.every_steps == 0 or step == last:
         checkpoint.save(mngr, step, state)
+        if jax.process_index() == 0:
+          segment.note(step)
       if (config.eval.every_steps and step % config.eval.every_steps == 0
           and step < config.train.steps):
         result = run_eval(f"evaluation at step {step:,}")
@@ -258,17 +263,17 @@ def train_and_evaluate(config, workdir, *, stop_after_steps=None, config_file=No
                    f"(={config.train.lr}) and start again in a new --workdir.")
   writer.write_scalars(config.train.steps, {"eval_bpd": result["bpd"]})
   bound = records.bound_name(config.eval.num_samples)
-  grid_path = None
+  grid_path, measured = None, {}
   if jax.process_index() == 0:
     grid_path = workdir / f"samples_{config.train.steps}.png"
-    images = sample(model, state.variables, config.sample.num, config.sample.temperature,
-                    jax.random.fold_in(root, 1))
-    image_lib.write_png(grid_path, image_lib.grid(images))
+    measured = sample_grid(model, state.variables, config, jax.random.fold_in(root, 1),
+                           grid_path)
   out = {"step": config.train.steps, "bpd": result["bpd"], "count": result["count"],
          "init_bpd": init_bpd, "bound": bound, "model": config.model.name,
          "dataset": config.data.name, "train_bpd": train_bpd, "params": num_params,
          "workdir": str(workdir), "sample_grid": str(grid_path),
-         "checkpoint": str(checkpoint.step_path(workdir, config.train.steps)), "record": None}
+         "checkpoint": str(checkpoint.step_path(workdir, config.train.steps)), "record": None,
+         "fid": measured.get("fid")}
   if config.leaderboard.dir and jax.process_index() == 0:
     # A run killed after writing its record, then restarted, finds it instead.
     out["record"] = str(records.find_record(config.leaderboard.dir, workdir=str(workdir),
@@ -276,6 +281,8 @@ def train_and_evaluate(config, workdir, *, stop_after_steps=None, config_file=No
                         or records.write_record(config.leaderboard.dir, {
                             **_record(config, config_file, out, step_fn, state, first,
                                       wall_time=time.time() - started),
+                            **measured, "dequantization": provenance.dequantization(model),
+                            "device_hours": cost.device_hours(workdir),
                             "workdir": str(workdir), "images": out["count"],
                             "weights": checkpoint.load_origin(workdir)}))
   if jax.process_index() == 0:
@@ -300,6 +307,18 @@ def sample(model, variables, num, temperature, rng):
   return np.asarray(images)
 
 
+def sample_grid(model, variables, config, rng, path):
+  """Writes the sample grid of config.sample to `path`; the record's fields of it:
+  its temperature, the sampling speed at its batch and, with eval.fid_weights, FID."""
+  num, temperature = config.sample.num, config.sample.temperature
+  image_lib.write_png(path, image_lib.grid(sample(model, variables, num, temperature, rng)))
+  speed = cost.images_per_second(lambda: sample(model, variables, num, temperature, rng), num)
+  return {"sample_temperature": temperature,
+          "sampling": {"images_per_s": speed, "batch": num, "temperature": temperature},
+          "fid": (fid.measure(model, variables, config, jax.random.fold_in(rng, 1))
+                  if config.eval.fid_weights else None)}
+
+
 def _record(config, config_file, out, step_fn, state, first_batch, wall_time):
   """The leaderboard record of a finished run (schema: flowzoo/records.py)."""
   flops_per_step = flops.flops(step_fn, state, first_batch)
@@ -312,6 +331,7 @@ def _record(config, config_file, out, step_fn, state, first_batch, wall_time):
       train_bpd=out["train_bpd"], params=out["params"], steps=config.train.steps,
       examples_seen=config.train.steps * config.train.batch_size,
       train_flops=flops_per_step * config.train.steps, train_flops_method=flops.METHOD,
-      wall_time_s=wall_time, devices=jax.device_count(),
+      wall_time_s=wall_time, devices=jax.device_count(), device_kind=cost.device_kind(),
+      **provenance.dataset_fields(config.data),
       checkpoint=out["checkpoint"], flowzoo_version=flowzoo.__version__,
       git_commit=records.git_commit(), date=records.utc_now(), sample_grid=out["sample_grid"])

@@ -82,6 +82,15 @@ def assert_finished_run(workdir, board):
   assert result["step"] == STEPS and np.isfinite(result["bpd"])
   (record,) = records_of(board, workdir)
   assert record["bpd"] == result["bpd"] and record["steps"] == STEPS
+  # What the leaderboard compares, from what the run used (flowzoo/records.py).
+  assert records.lacking(record) == []
+  assert (record["dataset"], record["dataset_version"], record["image_shape"]) == (
+      "flowzoo_shapes/rgb", "1.0.0", [32, 32, 3])
+  assert (record["bound"], record["dequantization"], record["device_kind"]) == (
+      "elbo", "uniform", "cpu")
+  assert record["sampling"]["batch"] == 4 and record["sampling"]["images_per_s"] > 0
+  assert record["sample_temperature"] == 0.7 and record["fid"] is None
+  assert record["device_hours"] > 0
   return result
 
 
