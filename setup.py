@@ -38,5 +38,7 @@ setuptools.setup(
     # (5.6 min instead of 9.8 on 2 cores; module fixtures are not run twice).
     # torch: only to read released .pt/.pth checkpoints (flowzoo.convert), never needed
     # otherwise.
-    extras_require={"test": ["pytest>=7", "pytest-xdist>=3.5"], "torch": ["torch"]},
+    # scipy: the FID tests check the Frechet distance against scipy.linalg.sqrtm.
+    extras_require={"test": ["pytest>=7", "pytest-xdist>=3.5", "scipy==1.17.1"],
+                    "torch": ["torch"]},
 )
