@@ -16,6 +16,7 @@ _BACKBONES = {
     "jet": "flowzoo.models.jet",
     "glow": "flowzoo.models.glow",
     "denseflow": "flowzoo.models.denseflow",
+    "tarflow": "flowzoo.models.tarflow",
 }
 
 

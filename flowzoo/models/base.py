@@ -6,6 +6,13 @@ A backbone defines, in `setup`, three parts that the methods here compose:
   self.prior        the base density of the latent, with log_prob and sample
 so that log_prob(x) = prior.log_prob(z) + ldj(flow) + ldj(dequantizer) is a lower
 bound on log P(x) in nats, and bpd = -log_prob / (D ln 2) with nothing to add.
+
+Class conditioning. A backbone whose config.model has `num_classes` > 0 (a field of
+its module) is class-conditional: log_prob, forward, inverse and sample take
+`labels`, int [batch] in [0, num_classes), and pass them to the flow as
+`labels=`; a label < 0 means "no label" (the backbone's unconditional branch, e.g.
+TarFlow's mean class embedding), as does `labels=None`. The flow of any other
+backbone is called exactly as before, and labels given to it are an error.
 """
 import flax.linen as nn
 import jax.numpy as jnp
@@ -14,25 +21,39 @@ import numpy as np
 
 class ImageFlow(nn.Module):
 
-  def forward(self, x, train: bool = False):
-    return self.flow(x, inverse=False, train=train)
+  def conditioning(self, labels):
+    """The flow's keyword arguments for `labels`: none for None (module docstring)."""
+    if labels is None:
+      return {}
+    if not getattr(self, "num_classes", 0):
+      raise ValueError(f"labels were given to {type(self).__name__}, which is not class-"
+                       "conditional: config.model.num_classes is 0 or not a field of it.")
+    return {"labels": labels}
 
-  def inverse(self, z, train: bool = False, temperature: float = 1.0):
-    return self.flow(z, inverse=True, train=train, temperature=temperature)
+  def forward(self, x, train: bool = False, labels=None):
+    return self.flow(x, inverse=False, train=train, **self.conditioning(labels))
 
-  def log_prob(self, images, train: bool = False):
+  def inverse(self, z, train: bool = False, temperature: float = 1.0, labels=None):
+    return self.flow(z, inverse=True, train=train, temperature=temperature,
+                     **self.conditioning(labels))
+
+  def log_prob(self, images, train: bool = False, labels=None):
     x, ldj_dequant = self.dequantizer(images, train=train)
-    z, ldj = self.flow(x, train=train)
+    z, ldj = self.flow(x, train=train, **self.conditioning(labels))
     return self.prior.log_prob(z) + ldj + ldj_dequant
 
-  def sample(self, n: int, temperature: float = 1.0, with_finite: bool = False):
+  def sample(self, n: int, temperature: float = 1.0, with_finite: bool = False, labels=None):
     """uint8 [n, H, W, C]; with `with_finite` also [n] bool: whether the inverse of each
     sample stayed finite (one that overflowed quantizes to black, and says nothing)."""
     z = self.prior.sample(n, temperature)
-    x, _ = self.inverse(z, temperature=temperature)
+    x, _ = self.inverse(z, temperature=temperature, labels=labels)
+    return self.quantize(x, with_finite)
+
+  def quantize(self, x, with_finite: bool = False):
+    """The uint8 images of continuous samples x (`sample`'s result)."""
     images, _ = self.dequantizer(x, inverse=True)
     if with_finite:
-      return images, jnp.all(jnp.isfinite(x.reshape(n, -1)), axis=1)
+      return images, jnp.all(jnp.isfinite(x.reshape(x.shape[0], -1)), axis=1)
     return images
 
 

@@ -1,0 +1,305 @@
+"""TarFlow: normalizing flows are capable generative models (Zhai et al., arXiv 2412.06329,
+ICML 2025), as the apple/ml-tarflow release (commit 313120e) computes it.
+
+Section 2 of the paper, top to bottom, with the facts of the release (file:line; the
+file is transformer_flow.py unless named):
+  1. the data, on [-1, 1]: for likelihood, uniform dequantization into 256 bins of
+     1/128, x = (k + u) / 128 - 1 (train.py:116-119, evaluate_bpd.py:66-68), whose
+     D ln(1/128) is the bound's ln 128 per dimension (evaluate_bpd.py:12-15); for
+     generation, Gaussian noise x = 2k/255 - 1 + sigma * eps (train.py:113-115,
+     section 2.4), after which the density is of noisy images and bounds nothing on
+     the discrete ones (`GaussianNoise`);
+  2. the image cut into patches of P x P: tokens in row-major patch order, the
+     d = C P^2 features of a token ordered (channel, row in patch, column in patch),
+     channel slowest (F.unfold, l.288-291), so z is [B, T, d];
+  3. `num_flows` autoregressive flows (section 2.1, `MetaBlock` l.121-247), flow i
+     reading the tokens in raster order when i is even and reversed when odd (l.269,
+     278): a causal transformer (flowzoo/nets/causal_transformer.py) maps the tokens
+     to 2d features per token, shifted down one token (l.172), so that token t gets
+     (a_t, b_t) from tokens < t and token 0 gets zeros; a is the first d, b the last
+     d (l.175), and z_t = (x_t - b_t) exp(-a_t) (l.180), log|det| = -sum(a) (l.181's
+     per-dimension mean, times D);
+  4. a standard normal prior on z (section 2.2; the release's `var` buffer is ones
+     for these affine flows, l.286).
+
+The inverse of a flow is sequential (section 2.3): token t + 1 needs (a, b) from
+tokens <= t, so it runs one jax.lax.scan of T - 1 steps over the tokens, each a
+single row through the transformer with a key/value cache (l.183-247).
+
+Sampling arguments (`inverse`, `generate`, `sample`):
+  labels             [n] class indices of a class-conditional model (num_classes > 0);
+                     None or a label < 0 is "no label", the mean class embedding,
+                     as the release's forward (l.158-167). The release's reverse
+                     reads a label of -1 as the last class (l.194-198), which does
+                     not invert its forward; here both directions use the mean.
+  guidance           w of classifier-free guidance (section 2.5, l.233-242): every
+                     step also runs a weak pass with no label and attention
+                     temperature `attn_temp`, and (a, b) <- (a, b) + g ((a, b) -
+                     (a, b)_weak). 0 runs no weak pass. A Python number (static
+                     under jit).
+  attn_temp          the weak pass's attention temperature: scores divided by it.
+                     Without classes it is the only difference between the two
+                     passes (evaluate_fid.py:137 suggests 0.5 or 1.5).
+  annealed_guidance  g = (t + 1) / (T - 1) * w at step t, rising to w at the last
+                     token of each flow (evaluate_fid.py:77's setting), instead of
+                     g = w (train.py:155, sample.ipynb).
+  denoise            after Gaussian-noise training, one score step
+                     x + sigma^2 grad log p(x) (section 2.4, evaluate_fid.py:80-98):
+                     `TarFlow.denoise`.
+"""
+import math
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from flowzoo import bijectors as fb
+from flowzoo.bijectors.base import draw, float_dtype
+from flowzoo.models.base import ImageFlow, check_patch_size
+from flowzoo.nets.causal_transformer import CausalTransformer
+
+NOISES = ("uniform", "gaussian")
+
+
+class GaussianNoise(fb.Bijector):
+  """The generation runs' data: x = 2k/255 - 1 + sigma * eps (train.py:113-115).
+
+  No dequantization: the noise spills over the bins, so the density of x bounds
+  nothing on the 8-bit images. Its ldj, D ln(2/255), only puts log_prob on the scale
+  of one 8-bit step, and flowzoo's records say `gaussian(sigma=S)` for it
+  (flowzoo/provenance.py), never a uniform bound. The inverse rounds to the nearest
+  of the 256 levels.
+  """
+  sigma: float
+
+  def __call__(self, x, inverse=False, train=False, temperature=1.0):
+    dtype = x.dtype if inverse else float_dtype()
+    ldj = jnp.full((x.shape[0],), math.prod(x.shape[1:]) * np.log(2 / 255), dtype)
+    if inverse:
+      return jnp.clip(jnp.round((x + 1) * 127.5), 0, 255).astype(jnp.uint8), -ldj
+    eps = draw(self, "eps", "dequant", jax.random.normal, x.shape, dtype)
+    return x.astype(dtype) * (2 / 255) - 1 + self.sigma * eps, ldj
+
+
+class AutoregressiveFlow(fb.Bijector):
+  """One flow over tokens [B, T, d] (`MetaBlock`), in reverse token order when `flip`."""
+  width: int
+  depth: int
+  head_dim: int = 64
+  num_classes: int = 0
+
+  @nn.compact
+  def __call__(self, x, inverse=False, train=False, temperature=1.0, flip=False, labels=None,
+               guidance=0.0, attn_temp=1.0, annealed_guidance=False):
+    _, t, d = x.shape
+    net = CausalTransformer(2 * d, t, self.width, self.depth, self.head_dim, self.num_classes,
+                            name="net")
+    # The flow reads row r at image position positions[r]: the position embedding
+    # goes with the tokens (l.155).
+    permute = lambda y: jnp.where(flip, y[:, ::-1], y)
+    positions = jnp.where(flip, jnp.arange(t)[::-1], jnp.arange(t))
+    x = permute(x)
+    if inverse:
+      y, a = self._inverse(net, x, positions, labels, guidance, attn_temp, annealed_guidance)
+      return permute(y), jnp.sum(a, axis=(1, 2))
+    h = net(x, positions, labels)
+    h = jnp.concatenate([jnp.zeros_like(h[:, :1]), h[:, :-1]], axis=1)  # shift (l.172)
+    a, b = jnp.split(h, 2, axis=-1)
+    # Each flow's (a, b) in image token order, kept only when 'intermediates' is mutable.
+    self.sow("intermediates", "a", permute(a))
+    self.sow("intermediates", "b", permute(b))
+    return permute((x - b) * jnp.exp(-a)), -jnp.sum(a, axis=(1, 2))
+
+  @staticmethod
+  def _inverse(net, z, positions, labels, guidance, attn_temp, annealed):
+    """x with x_0 = z_0 and x_{r+1} = z_{r+1} exp(a_r) + b_r, (a_r, b_r) from rows <= r;
+    and a [B, T - 1, d], the log-scales applied."""
+    b, t, _ = z.shape
+    guided = guidance > 0
+
+    def step(net, carry, r):
+      x, cache, weak_cache = carry
+      row = jax.lax.dynamic_slice_in_dim(x, r, 1, axis=1)
+      h, cache = net.step(row, positions[r], r, cache, labels)
+      if guided:
+        weak, weak_cache = net.step(row, positions[r], r, weak_cache, None, attn_temp)
+        g = guidance * (r + 1) / (t - 1) if annealed else guidance
+        h = h + g * (h - weak)
+      a, shift = jnp.split(h, 2, axis=-1)
+      z_next = jax.lax.dynamic_slice_in_dim(x, r + 1, 1, axis=1)
+      x_next = (z_next * jnp.exp(a) + shift).astype(x.dtype)
+      x = jax.lax.dynamic_update_slice_in_dim(x, x_next, r + 1, axis=1)
+      return (x, cache, weak_cache), a[:, 0]
+
+    scan = nn.scan(step, variable_broadcast="params", split_rngs={"params": False},
+                   length=t - 1)
+    cache = net.init_cache(b, t, z.dtype)
+    (x, _, _), a = scan(net, (z, cache, cache if guided else None), jnp.arange(t - 1))
+    return x, jnp.swapaxes(a, 0, 1)
+
+
+class _FlowStep(nn.Module):
+  """One flow as the body of the scan over flows: (x, ldj) carried, its flip given."""
+  width: int
+  depth: int
+  head_dim: int
+  num_classes: int
+  inverse: bool
+  guidance: float
+  annealed_guidance: bool
+
+  @nn.compact
+  def __call__(self, carry, flip, labels, attn_temp):
+    x, ldj = carry
+    y, l = AutoregressiveFlow(self.width, self.depth, self.head_dim, self.num_classes,
+                              name="flow")(
+        x, inverse=self.inverse, flip=flip, labels=labels, guidance=self.guidance,
+        attn_temp=attn_temp, annealed_guidance=self.annealed_guidance)
+    return (y, ldj + l), None
+
+
+class Flows(fb.Bijector):
+  """Image [B, H, W, C] <-> tokens [B, T, d]: patchify, then the flows as one nn.scan
+  (their parameters stacked on a leading axis of `num_flows`), flow i flipped when odd."""
+  shape: tuple  # (H, W, C)
+  patch_size: int
+  num_flows: int
+  width: int
+  layers_per_flow: int
+  head_dim: int
+  num_classes: int
+  remat: bool
+
+  @nn.compact
+  def __call__(self, x, inverse=False, train=False, temperature=1.0, labels=None,
+               guidance=0.0, attn_temp=1.0, annealed_guidance=False):
+    h, w, _ = self.shape
+    p = self.patch_size
+    if not inverse:
+      x = fb.patchify(x, p, p, channel_major=True)
+    step = nn.remat(_FlowStep, prevent_cse=False) if self.remat else _FlowStep
+    scan = nn.scan(step, variable_axes={"params": 0, "intermediates": 0},
+                   split_rngs={"params": True}, in_axes=(0, nn.broadcast, nn.broadcast),
+                   length=self.num_flows, reverse=inverse)
+    flips = jnp.arange(self.num_flows) % 2 == 1
+    ldj = jnp.zeros((x.shape[0],), x.dtype)
+    (x, ldj), _ = scan(self.width, self.layers_per_flow, self.head_dim, self.num_classes,
+                       inverse, guidance, annealed_guidance, name="flows")(
+        (x, ldj), flips, labels, attn_temp)
+    if inverse:
+      x = fb.unpatchify(x, h, w, p, p, channel_major=True)
+    return x, ldj
+
+
+class TarFlow(ImageFlow):
+  shape: tuple  # (H, W, C)
+  patch_size: int = 2
+  width: int = 768
+  num_flows: int = 8
+  layers_per_flow: int = 8
+  head_dim: int = 64
+  num_classes: int = 0
+  noise: str = "uniform"
+  noise_std: float = 0.05
+  remat: bool = True
+
+  def setup(self):
+    h, w, c = self.shape
+    p = self.patch_size
+    if self.noise == "uniform":
+      self.dequantizer = fb.UniformDequantization(scale=1 / 128, offset=-1.0)
+    else:
+      self.dequantizer = GaussianNoise(self.noise_std)
+    self.flow = Flows(self.shape, p, self.num_flows, self.width, self.layers_per_flow,
+                      self.head_dim, self.num_classes, self.remat)
+    self.prior = fb.StandardNormal(((h // p) * (w // p), p * p * c))
+
+  def inverse(self, z, train=False, temperature=1.0, labels=None, guidance=0.0, attn_temp=1.0,
+              annealed_guidance=False):
+    return self.flow(z, inverse=True, guidance=guidance, attn_temp=attn_temp,
+                     annealed_guidance=annealed_guidance, **self.conditioning(labels))
+
+  def denoise(self, x, labels=None, sigma=None):
+    """x + sigma^2 grad_x log p(x): one step towards the clean image (Tweedie's formula;
+    evaluate_fid.py:80-98 with its learning rate batch * D * sigma^2 on the batch-mean
+    loss). sigma defaults to the training noise of a Gaussian-noise model."""
+    if sigma is None:
+      if self.noise != "gaussian":
+        raise ValueError("denoising needs the noise std: this TarFlow was trained with "
+                         f"config.model.noise={self.noise!r}; pass sigma.")
+      sigma = self.noise_std
+
+    def log_density(model, x):
+      z, ldj = model.forward(x, labels=labels)
+      return jnp.sum(model.prior.log_prob(z) + ldj)
+
+    (score,) = nn.grad(log_density, self, x)
+    return x + sigma**2 * score
+
+  def generate(self, n, temperature=1.0, labels=None, guidance=0.0, attn_temp=1.0,
+               annealed_guidance=False, denoise=True):
+    """n samples [n, H, W, C] on the data scale [-1, 1], denoised after Gaussian-noise
+    training unless `denoise` is False (module docstring: the other arguments)."""
+    z = self.prior.sample(n, temperature)
+    x, _ = self.inverse(z, labels=labels, guidance=guidance, attn_temp=attn_temp,
+                        annealed_guidance=annealed_guidance)
+    if denoise and self.noise == "gaussian":
+      x = self.denoise(x, labels)
+    return x
+
+  def sample(self, n, temperature=1.0, with_finite=False, labels=None, guidance=0.0,
+             attn_temp=1.0, annealed_guidance=False, denoise=True):
+    """uint8 [n, H, W, C] of `generate`; with `with_finite` also [n] bool (ImageFlow)."""
+    return self.quantize(self.generate(n, temperature, labels, guidance, attn_temp,
+                                       annealed_guidance, denoise), with_finite)
+
+
+def from_config(cfg, shape):
+  return TarFlow(
+      shape=shape, patch_size=cfg.patch_size, width=cfg.width, num_flows=cfg.num_flows,
+      layers_per_flow=cfg.layers_per_flow, head_dim=cfg.head_dim, num_classes=cfg.num_classes,
+      noise=cfg.noise, noise_std=cfg.noise_std, remat=cfg.remat)
+
+
+def validate(cfg, shape):
+  """Raises ValueError naming the config.model field that cannot work, and the fix."""
+  h, w, _ = shape
+  p = cfg.patch_size
+  check_patch_size(p, shape)
+  if (h // p) * (w // p) < 2:
+    raise ValueError(f"config.model.patch_size={p} leaves one token of the {h}x{w} image, "
+                     "which every flow passes unchanged; choose a smaller patch size.")
+  for field in ("num_flows", "layers_per_flow", "width", "head_dim"):
+    if not isinstance(cfg[field], int) or cfg[field] < 1:
+      raise ValueError(f"config.model.{field}={cfg[field]!r} must be an integer >= 1.")
+  if cfg.width % cfg.head_dim:
+    raise ValueError(f"config.model.width={cfg.width} is not a multiple of "
+                     f"config.model.head_dim={cfg.head_dim}; heads are width / head_dim.")
+  if not isinstance(cfg.num_classes, int) or cfg.num_classes < 0:
+    raise ValueError(f"config.model.num_classes={cfg.num_classes!r} must be an integer >= 0 "
+                     "(0: unconditional).")
+  if cfg.noise not in NOISES:
+    raise ValueError(f"config.model.noise={cfg.noise!r}: choose one of {NOISES}.")
+  if cfg.noise == "gaussian" and not (isinstance(cfg.noise_std, (int, float))
+                                      and 0 < cfg.noise_std < math.inf):
+    raise ValueError(f"config.model.noise_std={cfg.noise_std!r} must be a number > 0 "
+                     "(the release's --noise_std: 0.05 at 64x64).")
+
+
+def default_config():
+  """config.model of TarFlow; the defaults are the release's ImageNet 64x64 likelihood run
+  (README.md:44-48: 2-768-8-8, uniform noise)."""
+  import ml_collections
+  return ml_collections.ConfigDict(dict(
+      name="tarflow",
+      patch_size=2,        # P: tokens of P*P*C features (--patch_size)
+      width=768,           # transformer width (--channels)
+      num_flows=8,         # autoregressive flows, alternating token order (--blocks)
+      layers_per_flow=8,   # transformer blocks per flow (--layers_per_block)
+      head_dim=64,         # attention head width (MetaBlock's default); must divide width
+      num_classes=0,       # > 0: class-conditional (labels in log_prob and sample)
+      noise="uniform",     # 'uniform': dequantized, bpd a bound; 'gaussian': generation
+      noise_std=0.05,      # sigma of 'gaussian' noise, and of the denoising step (--noise_std)
+      remat=True,          # recompute each flow in the backward pass (saves memory)
+  ))
