@@ -8,7 +8,8 @@ from flowzoo.config import load_config
 
 DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "parity")
 FILES = {"jet": "jet_big_vision_small.npz", "glow": "glow_rosinality_small.npz",
-         "denseflow": "denseflow_official_small.npz"}
+         "denseflow": "denseflow_official_small.npz",
+         "tarflow": "tarflow_official_small.npz"}
 
 
 def path(name):

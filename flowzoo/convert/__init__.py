@@ -1,7 +1,7 @@
 """Released weights into flowzoo: a reference checkpoint read, mapped and checked.
 
 A source module (jet.py: big_vision's Jet; glow.py: rosinality/glow-pytorch;
-denseflow.py: the official DenseFlow release) defines
+denseflow.py: the official DenseFlow release; tarflow.py: apple/ml-tarflow) defines
 
     to_variables(tensors, model_config, shape, abstract) -> variables
 
@@ -30,6 +30,7 @@ SOURCES = {
     "jet": ("flowzoo.convert.jet", "jet"),
     "glow": ("flowzoo.convert.glow", "glow"),
     "denseflow": ("flowzoo.convert.denseflow", "denseflow"),
+    "tarflow": ("flowzoo.convert.tarflow", "tarflow"),
 }
 FORMATS = (".npz", ".safetensors", ".pt", ".pth")
 

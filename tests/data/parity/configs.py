@@ -4,8 +4,9 @@
         --checkpoint=tests/data/parity/glow_rosinality_small.npz \
         --config=tests/data/parity/configs.py:glow --workdir=/tmp/glow_small
 
-The fixtures are 32x32 but Jet's (16x16): its runs need a dataset at 16x16 or one
-resized to it (e.g. --config.data.name=folder:PATH), since the embedded one is 32x32.
+The fixtures are 32x32 but Jet's and TarFlow's (16x16): their runs need a dataset at
+16x16 or one resized to it (e.g. --config.data.name=folder:PATH), since the embedded
+one is 32x32.
 """
 import os
 
@@ -39,11 +40,20 @@ def get_config(arg=None):
     config.model.update(units=(3, 2, 1), modules=(2, 2, 2), coupling_width=16, growth_rate=5,
                         dense_layers=2, dense_growth=16, dequant_width=16, dequant_depth=2,
                         dequant_growth=16)
+  elif arg in ("tarflow", "tarflow_cond"):
+    config = base_config("tarflow")
+    # tarflow_official_small.npz: apple/ml-tarflow's Model(in_channels=3, img_size=16,
+    # patch_size=4, channels=64, num_blocks=3, layers_per_block=2, nvp=True,
+    # num_classes=0, or 3 for tarflow_cond) with MetaBlock's head_dim set to 32.
+    config.model.update(patch_size=4, width=64, num_flows=3, layers_per_flow=2, head_dim=32,
+                        num_classes=3 if arg == "tarflow_cond" else 0, remat=False)
+    config.data.shape = (16, 16, 3)
   else:
-    raise ValueError(f"tests/data/parity/configs.py:{arg}: the argument is 'jet', 'glow' or "
-                     "'denseflow'.")
+    raise ValueError(f"tests/data/parity/configs.py:{arg}: the argument is 'jet', 'glow', "
+                     "'denseflow', 'tarflow' or 'tarflow_cond'.")
   config.data.name = "flowzoo_shapes/rgb"
-  config.data.shape = tuple(config.data.shape) if arg == "jet" else (32, 32, 3)
+  config.data.shape = (tuple(config.data.shape) if arg in ("jet", "tarflow", "tarflow_cond")
+                       else (32, 32, 3))
   config.train.update(batch_size=8, steps=2, lr=1e-4, warmup_steps=0)
   config.eval.update(batch_size=200, num_samples=1)
   config.checkpoint.every_steps = 2
