@@ -76,12 +76,13 @@ def base_config(model_name: str) -> ml_collections.ConfigDict:
 
 
 def with_defaults(config):
-  """A copy of a saved config with the fields flowzoo added to its eval, sample and
-  leaderboard sections since the run was saved, at their defaults: so an older run
-  can be evaluated with --config.eval.fid_weights=..."""
+  """A copy of a saved config with the fields flowzoo added to its sections since the
+  run was saved, at their defaults: so an older run can be evaluated, e.g. with
+  --config.eval.fid_weights=... The model section is left as saved: a new model
+  field's default need not be what the saved weights were trained with."""
   config = ml_collections.ConfigDict(config.to_dict())
   defaults = base_config(config.model.name)
-  for section in ("eval", "sample", "leaderboard"):
+  for section in ("data", "train", "eval", "checkpoint", "sample", "leaderboard"):
     for key, value in defaults[section].items():
       if key not in config[section]:
         config[section][key] = value
