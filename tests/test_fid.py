@@ -4,6 +4,7 @@ the measurement a record carries."""
 import hashlib
 
 import jax
+import ml_collections
 import numpy as np
 import pytest
 import scipy.linalg
@@ -175,3 +176,14 @@ def test_fid_fields_are_checked_before_anything_runs(tiny):
   config.eval.fid_samples = 1
   with pytest.raises(ValueError, match=r"config\.eval\.fid_samples"):
     config_lib.validate(config)
+
+
+def test_an_old_runs_config_gets_the_new_fields_but_keeps_its_model():
+  saved = flowzoo.load_config("configs/quickstart.py").to_dict()
+  for key in [k for k in saved["eval"] if k.startswith("fid_")]:
+    del saved["eval"][key]
+  saved["model"]["hidden"] = 8
+  del saved["model"]["shift"]  # a model field the run predates stays absent
+  config = config_lib.with_defaults(ml_collections.ConfigDict(saved))
+  assert config.eval.fid_weights == "" and config.eval.fid_samples == 50_000
+  assert config.model.hidden == 8 and "shift" not in config.model
