@@ -1,30 +1,31 @@
 """TarFlow: normalizing flows are capable generative models (Zhai et al., arXiv 2412.06329,
 ICML 2025), as the apple/ml-tarflow release (commit 313120e) computes it.
 
-Section 2 of the paper, top to bottom, with the facts of the release (file:line; the
+The model of the paper, top to bottom, with the facts of the release (file:line; the
 file is transformer_flow.py unless named):
   1. the data, on [-1, 1]: for likelihood, uniform dequantization into 256 bins of
      1/128, x = (k + u) / 128 - 1 (train.py:116-119, evaluate_bpd.py:66-68), whose
      D ln(1/128) is the bound's ln 128 per dimension (evaluate_bpd.py:12-15); for
-     generation, Gaussian noise x = 2k/255 - 1 + sigma * eps (train.py:113-115,
-     section 2.4), after which the density is of noisy images and bounds nothing on
-     the discrete ones (`GaussianNoise`);
+     the generation runs, Gaussian noise x = 2k/255 - 1 + sigma * eps
+     (train.py:113-115), whose density bounds nothing on the 8-bit images
+     (`GaussianNoise`: its bpd is recorded as gaussian(sigma), not as a bound);
   2. the image cut into patches of P x P: tokens in row-major patch order, the
      d = C P^2 features of a token ordered (channel, row in patch, column in patch),
      channel slowest (F.unfold, l.288-291), so z is [B, T, d];
-  3. `num_flows` autoregressive flows (section 2.1, `MetaBlock` l.121-247), flow i
-     reading the tokens in raster order when i is even and reversed when odd (l.269,
-     278): a causal transformer (flowzoo/nets/causal_transformer.py) maps the tokens
-     to 2d features per token, shifted down one token (l.172), so that token t gets
+  3. `num_flows` autoregressive flows (`MetaBlock`, l.121-247), flow i reading the
+     tokens in raster order when i is even and reversed when odd (l.269, 278): a
+     causal transformer (flowzoo/nets/causal_transformer.py) maps the tokens to 2d
+     features per token, shifted down one token (l.172), so that token t gets
      (a_t, b_t) from tokens < t and token 0 gets zeros; a is the first d, b the last
-     d (l.175), and z_t = (x_t - b_t) exp(-a_t) (l.180), log|det| = -sum(a) (l.181's
-     per-dimension mean, times D);
-  4. a standard normal prior on z (section 2.2; the release's `var` buffer is ones
-     for these affine flows, l.286).
+     d (l.175), z_t = (x_t - b_t) exp(-a_t) (l.180), and log|det| = -sum(a), the
+     release's per-dimension -mean(a) (l.181) times D;
+  4. a standard normal prior on z (the release's `var` buffer is ones for these
+     affine flows, l.286).
 
-The inverse of a flow is sequential (section 2.3): token t + 1 needs (a, b) from
-tokens <= t, so it runs one jax.lax.scan of T - 1 steps over the tokens, each a
-single row through the transformer with a key/value cache (l.183-247).
+The flows run as one nn.scan, their parameters stacked on a leading axis. The inverse
+of a flow is sequential: token t + 1 needs (a, b) from tokens <= t, so it is one
+jax.lax.scan of T - 1 steps over the tokens, each a single row through the
+transformer with a key/value cache (l.183-247).
 
 Sampling arguments (`inverse`, `generate`, `sample`):
   labels             [n] class indices of a class-conditional model (num_classes > 0);
@@ -32,7 +33,7 @@ Sampling arguments (`inverse`, `generate`, `sample`):
                      as the release's forward (l.158-167). The release's reverse
                      reads a label of -1 as the last class (l.194-198), which does
                      not invert its forward; here both directions use the mean.
-  guidance           w of classifier-free guidance (section 2.5, l.233-242): every
+  guidance           w of classifier-free guidance (l.233-242): every
                      step also runs a weak pass with no label and attention
                      temperature `attn_temp`, and (a, b) <- (a, b) + g ((a, b) -
                      (a, b)_weak). 0 runs no weak pass. A Python number (static
@@ -44,7 +45,7 @@ Sampling arguments (`inverse`, `generate`, `sample`):
                      token of each flow (evaluate_fid.py:77's setting), instead of
                      g = w (train.py:155, sample.ipynb).
   denoise            after Gaussian-noise training, one score step
-                     x + sigma^2 grad log p(x) (section 2.4, evaluate_fid.py:80-98):
+                     x + sigma^2 grad log p(x) (evaluate_fid.py:80-98):
                      `TarFlow.denoise`.
 """
 import math
@@ -193,6 +194,7 @@ class Flows(fb.Bijector):
 
 
 class TarFlow(ImageFlow):
+  """The backbone: images [B, H, W, C] <-> z [B, T, d]; fields as default_config's."""
   shape: tuple  # (H, W, C)
   patch_size: int = 2
   width: int = 768
@@ -256,10 +258,8 @@ class TarFlow(ImageFlow):
 
 
 def from_config(cfg, shape):
-  return TarFlow(
-      shape=shape, patch_size=cfg.patch_size, width=cfg.width, num_flows=cfg.num_flows,
-      layers_per_flow=cfg.layers_per_flow, head_dim=cfg.head_dim, num_classes=cfg.num_classes,
-      noise=cfg.noise, noise_std=cfg.noise_std, remat=cfg.remat)
+  # The fields of config.model, its name aside, are TarFlow's.
+  return TarFlow(shape=shape, **{k: v for k, v in cfg.items() if k != "name"})
 
 
 def validate(cfg, shape):
