@@ -1,4 +1,4 @@
-"""The causal transformer of TarFlow's flows (Zhai et al., arXiv 2412.06329, section 2;
+"""The causal transformer of TarFlow's flows (Zhai et al., arXiv 2412.06329;
 apple/ml-tarflow transformer_flow.py, `MetaBlock` and the modules it is made of).
 
 Tokens [B, T, features] in the order a flow reads them -> [B, T, out_features], row t
@@ -21,7 +21,7 @@ defaults (1e-6 and the tanh approximation) move a converted model by far more th
 float32 rounding. Initialisers are torch's defaults, which the release keeps:
 U(+-1/sqrt(fan_in)) for every Linear's weight and bias, N(0, 0.01^2) for the embeddings.
 
-Sampling inverts a flow one token at a time (section 2.3): `step` runs one row through
+Sampling inverts a flow one token at a time: `step` runs one row through
 the blocks with a key/value cache of the rows before it, so the T sequential steps of a
 flow cost as much as one pass over the sequence.
 """
