@@ -1,8 +1,9 @@
 """Affine coupling (Dinh et al. 2017, RealNVP; Glow section 3.3).
 
 The last axis is split at d//2. One half conditions, the other is transformed:
-y2 = (x2 + shift(x1)) * scale(x1), shift then scale as in Glow and Jet. `flip`
-swaps the roles of the halves, so alternating couplings transform every feature.
+y2 = (x2 + shift(x1)) * scale(x1), shift then scale as in Glow and Jet. `Coupling`
+is the structure every coupling shares; the rational-quadratic spline coupling
+(flowzoo/bijectors/spline.py) is the other map it carries.
 
 The squashing of the raw scale h is a choice of each paper:
   'sigmoid_h2' scale = sigmoid(h + 2)        Glow (Kingma & Dhariwal 2018, openai release)
@@ -45,35 +46,56 @@ def affine(x2, shift, logs, inverse):
   return (x2 + shift) * jnp.exp(logs), ldj
 
 
-class AffineCoupling(Bijector):
-  """Affine coupling over the last axis.
+class Coupling(Bijector):
+  """What every coupling over the last axis shares: the split at d//2, the conditioner
+  on one half, an elementwise map of the other half that it parameterises, and the
+  concatenation. `flip` swaps the roles of the halves, so alternating couplings
+  transform every feature.
 
   `conditioner(out_features)` builds the network that maps the conditioning half
-  [..., d1] to [..., 2 * d2] ([..., d2], the shift, when additive); it is called
-  as net(x1, train=train). Its output is
-  read as (shift, raw scale) either in two halves or interleaved (shift at even,
-  scale at odd positions, as the Glow release reads its last convolution).
+  [..., d1] to [..., params_per_feature() * d2]; it is called as net(x1, train=train).
+  A subclass says how many parameters each transformed feature takes and how they
+  map it (`transform`), and nothing else.
   """
   conditioner: Callable[[int], nn.Module]
-  scale: str = "sigmoid2"
-  clamp: float = 2.0
   flip: bool = False
-  interleaved: bool = False
+
+  def params_per_feature(self) -> int:
+    raise NotImplementedError
+
+  def transform(self, x2, h, inverse):
+    """(y2, ldj) of the elementwise map of x2 that the conditioner's output h gives."""
+    raise NotImplementedError
 
   @nn.compact
   def __call__(self, x, inverse=False, train=False, temperature=1.0):
     half = x.shape[-1] // 2
     xa, xb = x[..., :half], x[..., half:]
     x1, x2 = (xb, xa) if self.flip else (xa, xb)
-    additive = self.scale == "additive"  # the conditioner gives the shift only
-    h = self.conditioner((1 if additive else 2) * x2.shape[-1], name="conditioner")(
+    h = self.conditioner(self.params_per_feature() * x2.shape[-1], name="conditioner")(
         x1, train=train)
-    if additive:
+    y2, ldj = self.transform(x2, h, inverse)
+    y = (y2, x1) if self.flip else (x1, y2)
+    return jnp.concatenate(y, axis=-1), ldj
+
+
+class AffineCoupling(Coupling):
+  """Affine coupling: the conditioner's output is read as (shift, raw scale) either in
+  two halves or interleaved (shift at even, scale at odd positions, as the Glow
+  release reads its last convolution); additive couplings read the shift only.
+  """
+  scale: str = "sigmoid2"
+  clamp: float = 2.0
+  interleaved: bool = False
+
+  def params_per_feature(self):
+    return 1 if self.scale == "additive" else 2
+
+  def transform(self, x2, h, inverse):
+    if self.scale == "additive":
       shift, raw = h, jnp.zeros_like(h)
     elif self.interleaved:
       shift, raw = h[..., 0::2], h[..., 1::2]
     else:
       shift, raw = jnp.split(h, 2, axis=-1)
-    y2, ldj = affine(x2, shift, log_scale(raw, self.scale, self.clamp), inverse)
-    y = (y2, x1) if self.flip else (x1, y2)
-    return jnp.concatenate(y, axis=-1), ldj
+    return affine(x2, shift, log_scale(raw, self.scale, self.clamp), inverse)
