@@ -17,6 +17,7 @@ _BACKBONES = {
     "glow": "flowzoo.models.glow",
     "denseflow": "flowzoo.models.denseflow",
     "tarflow": "flowzoo.models.tarflow",
+    "maf": "flowzoo.models.maf",
 }
 
 

@@ -7,8 +7,12 @@ Section 4 of the paper, top to bottom:
   3. mixer layers, each a channel-mixing flow on every row followed by a
      patch-mixing flow on every column, the same flow for every row (column);
   4. every flow is ActNorm, then `flow_layers` times [linear block (LU or RLU),
-     affine coupling with a residual-MLP conditioner, ActNorm]: ActNorm after
-     every flow layer and before the first linear block after each transpose;
+     flow layer, ActNorm]: ActNorm after every flow layer and before the first
+     linear block after each transpose. The flow layer is an affine coupling with a
+     residual-MLP conditioner, or one of the paper's alternatives (sections 5.3 and
+     5.6, Table 8): a masked autoregressive layer (MAF) whose MADE is that residual
+     MLP with masks, a rational-quadratic spline coupling with that conditioner, or
+     an affine coupling with a KAN conditioner;
   5. every `shift_every`-th mixer layer is a shift layer: the mixer matrix goes
      back to the image, a frame is carved out leaving the inner part
      (s : h - p + s, s : w - p + s), the inner part is made into a shifted mixer
@@ -21,13 +25,40 @@ alternates 24/25 and 25/24 splits; that is the accounting which reproduces the
 published parameter counts (REFERENCE.md: 11,358,342 for CIFAR-10, 18,901,062 for
 ImageNet64).
 """
+import dataclasses
 import functools
 
 import flax.linen as nn
 
 from flowzoo import bijectors as fb
 from flowzoo.models.base import ImageFlow, check_patch_size
-from flowzoo.nets import ResMLP
+from flowzoo.nets import KAN, ResMLP
+
+FLOW_LAYERS = ("affine", "spline", "kan", "maf")
+
+
+@dataclasses.dataclass(frozen=True)
+class FlowLayer:
+  """What each flow layer of a mixing flow is, and its settings."""
+  kind: str = "affine"   # one of FLOW_LAYERS
+  spline_bins: int = 4
+  spline_bound: float = 3.0
+  kan_grid: int = 5
+  kan_order: int = 3
+
+  def make(self, hidden, scale, k):
+    """The k-th flow layer of a mixing flow, whose affine maps use `scale`; odd k swap
+    the halves of a coupling and reverse the order of an autoregressive layer."""
+    net = functools.partial(ResMLP, hidden=hidden)
+    if self.kind == "maf":
+      return fb.MaskedAutoregressive(functools.partial(net, made=True), scale=scale,
+                                     reverse=k % 2 == 1)
+    if self.kind == "spline":
+      return fb.SplineCoupling(net, flip=k % 2 == 1, bins=self.spline_bins,
+                               bound=self.spline_bound)
+    if self.kind == "kan":
+      net = functools.partial(KAN, hidden=hidden, grid=self.kan_grid, order=self.kan_order)
+    return fb.AffineCoupling(net, scale=scale, flip=k % 2 == 1)
 
 
 class MixingFlow(fb.Bijector):
@@ -36,6 +67,7 @@ class MixingFlow(fb.Bijector):
   linear: str  # 'lu', 'rlu' or 'none' (the ablation's basic model, Table 10)
   flow_layers: int
   scale: str
+  layer: FlowLayer = FlowLayer()
 
   @nn.compact
   def __call__(self, x, inverse=False, train=False, temperature=1.0):
@@ -43,8 +75,7 @@ class MixingFlow(fb.Bijector):
     for k in range(self.flow_layers):
       if self.linear != "none":
         layers.append(fb.LULinear(reverse=self.linear == "rlu"))
-      layers.append(fb.AffineCoupling(
-          functools.partial(ResMLP, hidden=self.hidden), scale=self.scale, flip=k % 2 == 1))
+      layers.append(self.layer.make(self.hidden, self.scale, k))
       layers.append(fb.ActNorm())
     return fb.chain(layers, x, inverse, train, temperature)
 
@@ -55,10 +86,12 @@ class MixerLayer(fb.Bijector):
   linear: str
   flow_layers: int
   scale: str
+  layer: FlowLayer = FlowLayer()
 
   @nn.compact
   def __call__(self, x, inverse=False, train=False, temperature=1.0):
-    flow = functools.partial(MixingFlow, self.hidden, self.linear, self.flow_layers, self.scale)
+    flow = functools.partial(MixingFlow, self.hidden, self.linear, self.flow_layers,
+                             self.scale, self.layer)
     layers = [flow(name="channel_mixing"), fb.Transpose(),
               flow(name="patch_mixing"), fb.Transpose()]
     return fb.chain(layers, x, inverse, train, temperature)
@@ -98,6 +131,11 @@ class MixerFlow(ImageFlow):
   # natural-photo crops a 6-layer model diverged with it by step 17 (issue 10), which is why
   # configs/quickstart.py takes Jet's sigmoid2 (<= 2, the identity at zero) instead.
   scale: str = "exp_clamp"
+  flow_layer: str = "affine"
+  spline_bins: int = 4
+  spline_bound: float = 3.0
+  kan_grid: int = 5
+  kan_order: int = 3
   num_bits: int = 8
   remat: bool = False
 
@@ -107,7 +145,9 @@ class MixerFlow(ImageFlow):
     # Data in [-1/2, 1/2) as Glow: bins of width 1/2^b.
     self.dequantizer = fb.UniformDequantization(
         scale=1.0 / 2**self.num_bits, offset=-0.5, num_bits=self.num_bits)
-    layer = MixerLayer(self.hidden, self.linear, self.flow_layers, self.scale)
+    flow_layer = FlowLayer(self.flow_layer, self.spline_bins, self.spline_bound,
+                           self.kan_grid, self.kan_order)
+    layer = MixerLayer(self.hidden, self.linear, self.flow_layers, self.scale, flow_layer)
     if self.shift:
       period = fb.Chain([
           fb.Repeat(layer, self.shift_every - 1, self.remat),
@@ -126,7 +166,9 @@ def from_config(cfg, shape):
   return MixerFlow(
       shape=shape, patch_size=cfg.patch_size, num_layers=cfg.num_layers, hidden=cfg.hidden,
       shift=cfg.shift, shift_every=cfg.shift_every, linear=cfg.linear,
-      flow_layers=cfg.flow_layers, scale=cfg.scale, num_bits=cfg.num_bits, remat=cfg.remat)
+      flow_layers=cfg.flow_layers, scale=cfg.scale, flow_layer=cfg.flow_layer,
+      spline_bins=cfg.spline_bins, spline_bound=cfg.spline_bound, kan_grid=cfg.kan_grid,
+      kan_order=cfg.kan_order, num_bits=cfg.num_bits, remat=cfg.remat)
 
 
 def validate(cfg, shape):
@@ -141,9 +183,16 @@ def validate(cfg, shape):
     raise ValueError(f"config.model.linear={cfg.linear!r}: choose 'lu', 'rlu' or 'none'.")
   if cfg.scale not in fb.SCALES:
     raise ValueError(f"config.model.scale={cfg.scale!r}: choose one of {fb.SCALES}.")
-  for field in ("num_layers", "flow_layers", "hidden", "num_bits"):
+  if cfg.flow_layer not in FLOW_LAYERS:
+    raise ValueError(f"config.model.flow_layer={cfg.flow_layer!r}: choose one of "
+                     f"{FLOW_LAYERS}.")
+  for field in ("num_layers", "flow_layers", "hidden", "num_bits", "spline_bins", "kan_grid",
+                "kan_order"):
     if cfg[field] < 1:
       raise ValueError(f"config.model.{field}={cfg[field]} must be at least 1.")
+  if not cfg.spline_bound > 0:
+    raise ValueError(f"config.model.spline_bound={cfg.spline_bound} must be positive: the "
+                     "splines act on [-spline_bound, spline_bound].")
   if cfg.shift:
     if not 0 < cfg.shift < p:
       raise ValueError(f"config.model.shift={cfg.shift} must lie in 1..patch_size-1 "
@@ -168,8 +217,16 @@ def default_config():
       shift=1,           # shift of the shift layers in pixels; 0 for none
       shift_every=4,     # every shift_every-th mixer layer is a shift layer
       linear="lu",       # linear block: 'lu', 'rlu' (reversal then LU) or 'none'
-      flow_layers=4,     # [linear block, coupling, ActNorm] per mixing flow (appendix A)
+      flow_layers=4,     # [linear block, flow layer, ActNorm] per mixing flow (appendix A)
       scale="exp_clamp",  # coupling scale function, see flowzoo/bijectors/coupling.py
+      # The flow layer after each linear block (sections 5.3, 5.6): 'affine' coupling,
+      # 'spline' (rational-quadratic spline coupling), 'kan' (affine coupling with a KAN
+      # conditioner) or 'maf' (masked autoregressive layer, a MADE-masked residual MLP).
+      flow_layer="affine",
+      spline_bins=4,     # K, bins of the splines ('spline'); 4 gives Table 8's 5.28M
+      spline_bound=3.0,  # B: splines on [-B, B], the identity outside ('spline')
+      kan_grid=5,        # G, grid intervals of the KAN's B-splines ('kan'; KAN's default)
+      kan_order=3,       # k, their order ('kan'; KAN's default)
       num_bits=8,        # bits per pixel of the data
       remat=False,       # recompute activations in the backward pass (saves memory)
   ))
