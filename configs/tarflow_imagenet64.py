@@ -46,6 +46,7 @@ def get_config(arg=None):
   if arg == "generation":
     config.model.update(num_classes=1000, noise="gaussian", noise_std=0.05)
     config.data.update(name="imagenet2012", resize="center_crop", labels=True)
+    config.train.label_dropout = 0.1  # README.md:56-60: --drop_label 0.1
     release_recipe(config, batch_size=256, epochs=200, train_images=IMAGENET_TRAIN)
   elif arg:
     raise ValueError(f"configs/tarflow_imagenet64.py:{arg}: the argument is 'generation' "

@@ -1,6 +1,7 @@
 """A small TarFlow on the embedded flowzoo_shapes dataset: trains offline in minutes on 2 CPU cores.
 
     python -m flowzoo.main --config=configs/tarflow_quickstart.py
+    python -m flowzoo.main --config=configs/tarflow_quickstart.py:conditional  # by shape kind
 
 The architecture of the paper (arXiv 2412.06329) at toy size, as the release's own toy
 run (train_local.ipynb: patch 4, width 128, 4 flows, lr 2e-3): 4 flows of 2 layers of
@@ -14,8 +15,9 @@ from flowzoo.config import base_config
 
 
 def get_config(arg=None):
-  if arg:
-    raise ValueError(f"configs/tarflow_quickstart.py takes no argument, got {arg!r}.")
+  if arg not in (None, "", "conditional"):
+    raise ValueError(f"configs/tarflow_quickstart.py:{arg}: the argument is 'conditional' "
+                     "or none.")
   config = base_config("tarflow")
   config.model.update(patch_size=4, width=128, num_flows=4, layers_per_flow=2,
                       noise="uniform",
@@ -26,4 +28,10 @@ def get_config(arg=None):
   config.eval.update(batch_size=500)
   config.checkpoint.every_steps = 200
   config.sample.num = 64
+  if arg == "conditional":
+    # Class-conditional on the shape kinds, with the release's label dropout (0.1), so
+    # the grid can be guided (python -m flowzoo.sample --guidance=2.0).
+    config.model.num_classes = 5  # disc, square, triangle, ring, stripes
+    config.data.labels = True
+    config.train.label_dropout = 0.1
   return config

@@ -40,6 +40,11 @@ def base_config(model_name: str) -> ml_collections.ConfigDict:
       # An update whose loss, gradient or step is not finite is skipped (and
       # reported); this many skipped in a row means the run diverged: it stops.
       max_consecutive_skips=20,
+      # Class-conditional models (model.num_classes > 0, data.labels=True): each
+      # training label is replaced by "no label" with this probability, so that the
+      # model learns its unconditional branch for classifier-free guidance (TarFlow's
+      # --drop_label, apple/ml-tarflow train.py).
+      label_dropout=0.0,
   ))
   c.eval = ml_collections.ConfigDict(dict(
       batch_size=256,       # global; the last batch is padded and masked
@@ -123,6 +128,7 @@ _NUMBERS = {
     "train.log_every": (1, None, True),
     "train.progress_every_seconds": (0, None, False),
     "train.max_consecutive_skips": (1, None, True),
+    "train.label_dropout": (0, (1,), False),
     "eval.batch_size": (1, None, True),
     "eval.every_steps": (0, None, True),
     "eval.num_samples": (1, None, True),
@@ -172,6 +178,14 @@ def validate(config):
   for dotted, (low, high, integer) in _NUMBERS.items():
     check_number(f"config.{dotted}", _get(config, dotted), low, high, integer)
   models.validate(config)
+  num_classes = config.model.get("num_classes", 0)
+  if bool(num_classes) != config.data.labels:
+    raise ValueError(
+        f"config.model.num_classes={num_classes} and config.data.labels="
+        f"{config.data.labels} disagree: a class-conditional model (num_classes > 0) "
+        "trains on labelled data and only it does; set both, or neither "
+        f"(config.model.name={config.model.name!r} "
+        + ("has no class conditioning)." if "num_classes" not in config.model else ")."))
   if config.train.optimizer not in ("adam", "adamw", "adamax"):
     raise ValueError(f"config.train.optimizer={config.train.optimizer!r}: choose "
                      "'adam', 'adamw' or 'adamax'.")

@@ -35,29 +35,32 @@ def eval_key(seed):
   return jax.random.fold_in(jax.random.PRNGKey(seed), -1 % 2**31)
 
 
-def log_likelihood_bound(model, variables, images, rng, num_samples):
+def log_likelihood_bound(model, variables, images, rng, num_samples, labels=None):
   """[B] nats: log (1/K) sum_k p_k, the K samples evaluated one after another."""
   def one(key):
-    return model.apply(variables, images, rngs=models.rngs(key), method="log_prob")
+    return model.apply(variables, images, labels=labels, rngs=models.rngs(key),
+                       method="log_prob")
   log_p = jax.lax.map(one, jax.random.split(rng, num_samples))
   return jax.nn.logsumexp(log_p, axis=0) - jnp.log(float(num_samples))
 
 
 def make_eval_step(model, shape, num_samples, mesh):
-  """Jitted (variables, images, mask, rng) -> (sum of bpd over unmasked, count)."""
-  def step(variables, images, mask, rng):
-    bound = log_likelihood_bound(model, variables, images, rng, num_samples)
+  """Jitted (variables, images, mask, labels or None, rng) -> (sum of bpd over
+  unmasked, count)."""
+  def step(variables, images, mask, labels, rng):
+    bound = log_likelihood_bound(model, variables, images, rng, num_samples, labels)
     bpd = bits_per_dim(bound, shape)
     return jnp.sum(jnp.where(mask, bpd, 0.0)), jnp.sum(mask)
 
   replicated, batch = NamedSharding(mesh, P()), NamedSharding(mesh, P("data"))
-  return jax.jit(step, in_shardings=(replicated, batch, batch, replicated),
+  return jax.jit(step, in_shardings=(replicated, batch, batch, batch, replicated),
                  out_shardings=replicated)
 
 
 def evaluate(eval_step, variables, batches, rng, mesh, *, total=None, what="evaluation",
              every_seconds=30.0):
-  """Mean bpd over every unmasked image of `batches` ((images, mask) per process).
+  """Mean bpd over every unmasked image of `batches` ((images, mask) per process, or
+  (images, mask, labels) for a class-conditional model).
 
   With `total` (images in the split), a long evaluation reports its progress.
   """
@@ -65,10 +68,11 @@ def evaluate(eval_step, variables, batches, rng, mesh, *, total=None, what="eval
   progress = console.Progress(what, total, every_seconds=every_seconds, unit="images",
                               quiet_for=every_seconds / 2) if total else None
   sum_, count = 0.0, 0
-  for i, (images, mask) in enumerate(batches):
-    images = jax.make_array_from_process_local_data(sharding, images)
-    mask = jax.make_array_from_process_local_data(sharding, mask)
-    s, n = eval_step(variables, images, mask, jax.random.fold_in(rng, i))
+  for i, (images, mask, *labels) in enumerate(batches):
+    images, mask, labels = jax.tree.map(
+        lambda x: jax.make_array_from_process_local_data(sharding, x),
+        (images, mask, labels[0] if labels else None))
+    s, n = eval_step(variables, images, mask, labels, jax.random.fold_in(rng, i))
     sum_, count = sum_ + float(s), count + int(n)
     if progress and count < total:
       progress.update(count, f"bpd so far {sum_ / max(count, 1):.4f}")
@@ -89,7 +93,8 @@ def evaluate_run(config, workdir, step=None):
   checkpoint.check_same_run(workdir, config)
   batching = dict(global_batch_size=config.train.batch_size,
                   eval_batch_size=config.eval.batch_size)
-  data.check_config(config.data, **batching, process_count=jax.process_count())
+  data.check_config(config.data, **batching, process_count=jax.process_count(),
+                    num_classes=config.model.get("num_classes", 0))
   if config.eval.batch_size % jax.device_count():
     raise ValueError(f"config.eval.batch_size={config.eval.batch_size} must be a multiple "
                      f"of the {jax.device_count()} devices.")

@@ -10,8 +10,15 @@ the same prior noise, so a column shows one latent at rising temperature. With
 --interpolate, OUT_interpolations.png: a row per pair of test images, walking
 the straight line between their latents (first and last columns decode to the
 test images themselves).
+
+    python -m flowzoo.sample --workdir=runs/tarflow_in64_cond --labels=207,360 \
+        --guidance=2.0 --annealed_guidance
+
+A class-conditional model samples every class in turn unless --labels names them;
+--guidance, --attn_temp and --annealed_guidance guide a TarFlow's sampling.
 """
 import functools
+import inspect
 import math
 import os
 
@@ -46,6 +53,13 @@ _PAIRS = flags.DEFINE_integer("pairs", 4, "Pairs of test images to interpolate b
 _INTERPOLATION_STEPS = flags.DEFINE_integer("interpolation_steps", 8,
                                             "Images per interpolation, both ends included.",
                                             lower_bound=2)
+_LABELS = flags.DEFINE_list("labels", None, "Class-conditional models: the classes of the "
+                           "samples, cycled; default every class in turn.")
+_GUIDANCE = flags.DEFINE_float("guidance", 0.0, "Classifier-free guidance weight w (TarFlow).")
+_ATTN_TEMP = flags.DEFINE_float("attn_temp", 1.0, "Attention temperature of the guiding "
+                                "unconditional pass (TarFlow).")
+_ANNEALED = flags.DEFINE_bool("annealed_guidance", False, "Guidance rising linearly to w "
+                              "over the tokens, as TarFlow's evaluate_fid.py (TarFlow).")
 flags.mark_flags_as_required(["workdir"])
 
 
@@ -106,7 +120,7 @@ def eval_images(config, num):
   """The first `num` images of the run's evaluation split, as the run saw them."""
   ds = data.get_datasets(config.data, global_batch_size=num, eval_batch_size=num,
                          seed=config.seed, process_index=0, process_count=1)
-  images, mask = next(iter(ds.eval()))
+  images, mask = next(iter(ds.eval()))[:2]
   return np.asarray(images)[np.asarray(mask)]
 
 
@@ -123,11 +137,38 @@ def main(argv):
     write_samples(paths.resolve(_WORKDIR.value), paths.resolve(_OUT.value))
 
 
+def conditioning(model, num):
+  """The labels [num] (or None) and guidance arguments the flags ask of `model`."""
+  labels = None
+  if _LABELS.value:
+    classes = getattr(model, "num_classes", 0)
+    if not classes:
+      raise ValueError(f"--labels: this {type(model).__name__} is not class-conditional "
+                       "(config.model.num_classes is 0 or not a field).")
+    try:
+      chosen = [int(label) for label in _LABELS.value]
+    except ValueError:
+      raise ValueError(f"--labels={','.join(_LABELS.value)}: give class indices, e.g. "
+                       "--labels=0,3.") from None
+    if not all(0 <= label < classes for label in chosen):
+      raise ValueError(f"--labels={','.join(_LABELS.value)}: classes lie in 0..{classes - 1}.")
+    labels = np.resize(chosen, num)
+  guidance = {}
+  if (_GUIDANCE.value, _ATTN_TEMP.value, _ANNEALED.value) != (0.0, 1.0, False):
+    if "guidance" not in inspect.signature(model.sample).parameters:
+      raise ValueError(f"--guidance, --attn_temp and --annealed_guidance guide a TarFlow; "
+                       f"this run's model is a {type(model).__name__}.")
+    guidance = dict(guidance=_GUIDANCE.value, attn_temp=_ATTN_TEMP.value,
+                    annealed_guidance=_ANNEALED.value)
+  return labels, guidance
+
+
 def write_samples(workdir, out):
   """Everything main writes, from the run in `workdir` (absolute paths)."""
   model, variables, config = flowzoo.load(workdir, step=_STEP.value)
   rng = jax.random.PRNGKey(_SEED.value)
-  images = train.sample(model, variables, _NUM.value, _TEMPERATURE.value, rng)
+  labels, guidance = conditioning(model, _NUM.value)
+  images = train.sample(model, variables, _NUM.value, _TEMPERATURE.value, rng, labels, guidance)
   out = out or os.path.join(workdir, f"sample_T{_TEMPERATURE.value}.png")
   image_lib.write_png(out, image_lib.grid(images, rows=_ROWS.value))
   console.say(f"{_NUM.value} samples at temperature {_TEMPERATURE.value} in {out}")

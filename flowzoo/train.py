@@ -60,21 +60,33 @@ def create_state(model, tx, rng, images, variables=None):
                     opt_state=tx.init(params), rng=run_rng, skipped=jnp.zeros((), jnp.int32))
 
 
-def train_step(state, images, *, model, tx, shape):
-  """One update on the mean bpd of the batch.
+def split_batch(batch):
+  """(images, labels) of a batch of the data layer; labels None without data.labels."""
+  return batch if isinstance(batch, tuple) else (batch, None)
+
+
+def train_step(state, batch, *, model, tx, shape, label_dropout=0.0):
+  """One update on the mean bpd of the batch (images, or (images, labels)).
 
   An update whose loss, gradient or step is not finite is skipped: the state
   stays as it was (but for the step and the skip count), so one bad batch
   cannot poison the parameters, and a learning rate that makes NaN steps never
-  reaches a checkpoint.
+  reaches a checkpoint. With labels, each is replaced by -1 (no label) with
+  probability label_dropout, so that the model also learns its unconditional
+  branch for classifier-free guidance.
   """
   rng = jax.random.fold_in(state.rng, state.step)
+  rngs = models.rngs(rng)
+  images, labels = split_batch(batch)
+  if labels is not None and label_dropout:
+    dropped = jax.random.bernoulli(rngs.pop("labels"), label_dropout, labels.shape)
+    labels = jnp.where(dropped, -1, labels)
   mutable = [k for k in MUTABLE if k in state.model_state]
 
   def loss_fn(params):
     log_px, updates = model.apply(
-        {"params": params, **state.model_state}, images, train=True,
-        rngs=models.rngs(rng), method="log_prob", mutable=mutable)
+        {"params": params, **state.model_state}, images, train=True, labels=labels,
+        rngs=rngs, method="log_prob", mutable=mutable)
     return jnp.mean(bits_per_dim(log_px, shape)), updates
 
   (loss, updates), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
@@ -91,9 +103,10 @@ def train_step(state, images, *, model, tx, shape):
                  "skipped_steps": state.skipped}
 
 
-def compile_train_step(model, tx, shape, mesh):
+def compile_train_step(model, tx, shape, mesh, label_dropout=0.0):
   replicated, batch = NamedSharding(mesh, P()), NamedSharding(mesh, P("data"))
-  step = functools.partial(train_step, model=model, tx=tx, shape=shape)
+  step = functools.partial(train_step, model=model, tx=tx, shape=shape,
+                           label_dropout=label_dropout)
   return jax.jit(step, in_shardings=(replicated, batch), out_shardings=replicated,
                  donate_argnums=0)
 
@@ -108,7 +121,8 @@ def check(config, workdir):
   config = config_lib.resolve_paths(config)
   batching = dict(global_batch_size=config.train.batch_size,
                   eval_batch_size=config.eval.batch_size)
-  data.check_config(config.data, **batching, process_count=jax.process_count())
+  data.check_config(config.data, **batching, process_count=jax.process_count(),
+                    num_classes=config.model.get("num_classes", 0))
   for field in ("train", "eval"):
     if config[field].batch_size % jax.device_count():
       raise ValueError(f"config.{field}.batch_size={config[field].batch_size} must be a "
@@ -155,7 +169,8 @@ def train_and_evaluate(config, workdir, *, stop_after_steps=None, config_file=No
   mngr = checkpoint.manager(workdir, config.checkpoint.keep)
   writer = metric_writers.create_default_writer(
       str(workdir / "tensorboard"), just_logging=jax.process_index() > 0)
-  to_global = lambda x: jax.make_array_from_process_local_data(batch_sharding, x)
+  to_global = lambda batch: jax.tree.map(
+      lambda x: jax.make_array_from_process_local_data(batch_sharding, x), batch)
 
   # -------------------------------------------------------------------------------------
   # Initialise (data-dependent, on the first global batch) or restore.
@@ -164,11 +179,12 @@ def train_and_evaluate(config, workdir, *, stop_after_steps=None, config_file=No
   first = to_global(next(iter(ds.train(0))))
   init = jax.jit(functools.partial(create_state, model, tx), out_shardings=replicated)
   if mngr.latest_step() is not None:
-    abstract = checkpoint.abstract(jax.eval_shape(init, root, first), replicated)
+    abstract = checkpoint.abstract(jax.eval_shape(init, root, split_batch(first)[0]),
+                                   replicated)
     state = checkpoint.restore(mngr, abstract)
     console.say(f"resuming {workdir} at step {int(state.step):,} of {config.train.steps:,}")
   else:
-    state = init(root, first)
+    state = init(root, split_batch(first)[0])
   start = int(state.step)
   num_params = models.count_params(state.variables)
   console.say(f"{config.model.name}, {num_params:,} parameters, on {config.data.name} "
@@ -178,7 +194,7 @@ def train_and_evaluate(config, workdir, *, stop_after_steps=None, config_file=No
   # -------------------------------------------------------------------------------------
   # Train.
   # -------------------------------------------------------------------------------------
-  step_fn = compile_train_step(model, tx, shape, mesh)
+  step_fn = compile_train_step(model, tx, shape, mesh, config.train.label_dropout)
   eval_fn = evaluate.make_eval_step(model, shape, config.eval.num_samples, mesh)
   eval_rng = evaluate.eval_key(config.seed)
   run_eval = lambda what: evaluate.evaluate(eval_fn, state.variables, ds.eval(), eval_rng,
@@ -291,15 +307,25 @@ def train_and_evaluate(config, workdir, *, stop_after_steps=None, config_file=No
   return out
 
 
-@functools.partial(jax.jit, static_argnums=(0, 2))
-def _sample(model, variables, num, temperature, rng):
+@functools.partial(jax.jit, static_argnums=(0, 2, 6))
+def _sample(model, variables, num, temperature, rng, labels, guidance):
   return model.apply(variables, num, temperature=temperature, with_finite=True,
-                     rngs={"sample": rng}, method="sample")
+                     labels=labels, rngs={"sample": rng}, method="sample", **dict(guidance))
 
 
-def sample(model, variables, num, temperature, rng):
-  """uint8 [num, H, W, C] drawn at `temperature`; says how many overflowed to black."""
-  images, finite = _sample(model, variables, num, temperature, rng)
+def sample(model, variables, num, temperature, rng, labels=None, guidance=None):
+  """uint8 [num, H, W, C] drawn at `temperature`; says how many overflowed to black.
+
+  A class-conditional model draws class `labels` [num], by default every class in
+  turn (0, 1, ..., num_classes - 1, 0, ...), so a grid shows them all. `guidance`:
+  keyword arguments of a backbone's sample that guide it (TarFlow's guidance,
+  attn_temp, annealed_guidance).
+  """
+  if labels is None and getattr(model, "num_classes", 0):
+    labels = np.arange(num) % model.num_classes
+  images, finite = _sample(model, variables, num, temperature, rng,
+                           None if labels is None else jnp.asarray(labels, jnp.int32),
+                           tuple(sorted((guidance or {}).items())))
   overflowed = num - int(np.sum(finite))
   if overflowed:
     console.say(f"{overflowed} of {num} samples at temperature {temperature} are not finite "

@@ -163,13 +163,18 @@ def resolve_paths(config):
 
 
 def check_config(config, *, global_batch_size=None, eval_batch_size=None,
-                 process_count=1):
-  """check_fields, then that the dataset exists and fits data.shape.
+                 process_count=1, num_classes=None):
+  """check_fields, then that the dataset exists and fits data.shape (and, with
+  data.labels, has `num_classes` classes, the model's).
 
   Cheap (no data is read or generated), so mains call it before compiling.
   """
-  checked_source(config, global_batch_size=global_batch_size,
-                 eval_batch_size=eval_batch_size, process_count=process_count)
+  source = checked_source(config, global_batch_size=global_batch_size,
+                          eval_batch_size=eval_batch_size, process_count=process_count)
+  if config.labels and num_classes is not None and source.num_classes() != num_classes:
+    raise ValueError(f"config.model.num_classes={num_classes}, but data.name={config.name!r} "
+                     f"has {source.num_classes()} classes; set config.model.num_classes="
+                     f"{source.num_classes()}.")
 
 
 def checked_source(config, **batching):

@@ -49,8 +49,8 @@ def build_model(config):
 
 
 # The rng streams a backbone may draw from: uniform or variational dequantization
-# noise, augmentation noise, and sampling noise.
-RNG_STREAMS = ("dequant", "noise", "sample")
+# noise, augmentation noise, and sampling noise; and the trainer's label dropout.
+RNG_STREAMS = ("dequant", "noise", "sample", "labels")
 
 
 def rngs(key, *, params=False):
