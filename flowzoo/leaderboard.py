@@ -337,7 +337,9 @@ def _device_hours(row: Row) -> str:
 
 def _sampling(row: Row) -> str:
   batch = f" at batch {row.sampling_batch}" if row.sampling_batch else ""
-  return f"{row.sampling_images_per_s:.3g} img/s{batch}"
+  speed = row.sampling_images_per_s
+  speed = f"{speed:,.0f}" if speed >= 100 else f"{speed:.3g}"  # no 1.03e+03
+  return f"{speed} img/s{batch}"
 
 
 def _fid(row: Row) -> str:
