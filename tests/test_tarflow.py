@@ -15,7 +15,6 @@ from flowzoo import config as fconfig
 from flowzoo import models, provenance
 from flowzoo.models import tarflow
 from flowzoo.models.base import bits_per_dim
-from tests import properties
 
 CONFIGS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "configs")
 RNGS = {"params": jax.random.key(0), "dequant": jax.random.key(1), "sample": jax.random.key(2)}
@@ -102,6 +101,7 @@ def test_validate_names_the_field_and_the_fix(changes, shape, match):
 
 TINY = dict(shape=(8, 8, 3), patch_size=4, width=16, num_flows=2, layers_per_flow=1,
             head_dim=8, remat=False)
+D = 8 * 8 * 3
 
 
 def _images(n=4, seed=3):
@@ -114,10 +114,20 @@ def _log_density(model, variables, x, labels=None):
   return model.apply(variables, z, method=lambda m, z: m.prior.log_prob(z)) + ldj
 
 
+def _initialised(model):
+  return jax.jit(lambda x: model.init(RNGS, x, method="log_prob"))(_images())
+
+
 @pytest.fixture(scope="module")
 def gaussian():
   model = tarflow.TarFlow(**TINY, num_classes=3, noise="gaussian", noise_std=0.1)
-  return model, jax.jit(lambda x: model.init(RNGS, x, method="log_prob"))(_images())
+  return model, _initialised(model)
+
+
+@pytest.fixture(scope="module")
+def uniform():
+  model = tarflow.TarFlow(**TINY)
+  return model, _initialised(model)
 
 
 def test_a_fresh_tarflow_is_not_the_identity(gaussian):
@@ -126,10 +136,19 @@ def test_a_fresh_tarflow_is_not_the_identity(gaussian):
   head = variables["params"]["flow"]["flows"]["flow"]["net"]["proj_out"]
   assert not np.any(head["kernel"]) and np.all(np.abs(head["bias"]) <= 1 / np.sqrt(16))
   assert np.std(head["bias"]) > 0.05
-  x = jax.random.normal(jax.random.key(4), (2, 8, 8, 3))
-  z, ldj = model.apply(variables, x, method="forward")
-  tokens = jax.vmap(lambda x: x.reshape(2, 4, 2, 4, 3).transpose(0, 2, 4, 1, 3).reshape(4, 48))(x)
+  x = jax.random.normal(jax.random.key(4), (3, 8, 8, 3))
+
+  @jax.jit
+  def run(x):
+    forward = lambda labels: model.apply(variables, x, labels=labels, method="forward")
+    return forward(None), forward(jnp.array([0, 1, 2]))[0], forward(-jnp.ones(3, int))[0]
+
+  (z, ldj), by_class, dropped = run(x)
+  tokens = x.reshape(3, 2, 4, 2, 4, 3).transpose(0, 1, 3, 5, 2, 4).reshape(3, 4, 48)
   assert float(jnp.max(jnp.abs(z - tokens))) > 0.1 and np.all(ldj != 0)
+  # Labels pick class embeddings; "no label" (< 0) is their mean, as labels=None.
+  assert np.max(np.abs(by_class[0] - by_class[1])) > 1e-3
+  np.testing.assert_allclose(dropped, z, rtol=1e-6, atol=1e-6)
 
 
 def test_gaussian_noise_is_no_dequantization(gaussian):
@@ -138,16 +157,22 @@ def test_gaussian_noise_is_no_dequantization(gaussian):
   model, variables = gaussian
   images = _images()
   eps = jax.random.normal(jax.random.key(5), images.shape)
-  log_prob = model.apply({**variables, "draws": {"dequantizer": {"eps": eps}}}, images,
-                         method="log_prob")
-  density = _log_density(model, variables, images / 127.5 - 1 + 0.1 * eps)
-  np.testing.assert_allclose(log_prob, density + 192 * np.log(2 / 255), rtol=1e-6)
+  # Within half a level of 2k/255 - 1: quantizing rounds back to k.
+  near = images / 127.5 - 1 + 0.49 / 127.5 * jax.random.uniform(
+      jax.random.key(6), images.shape, minval=-1, maxval=1)
+
+  @jax.jit
+  def run(eps, near):
+    log_prob = model.apply({**variables, "draws": {"dequantizer": {"eps": eps}}}, images,
+                           method="log_prob")
+    density = _log_density(model, variables, images / 127.5 - 1 + 0.1 * eps)
+    return log_prob, density, model.apply(variables, near, method="quantize")
+
+  log_prob, density, quantized = run(eps, near)
+  np.testing.assert_allclose(log_prob, density + D * np.log(2 / 255), rtol=1e-6)
+  np.testing.assert_array_equal(quantized, images)
   assert provenance.dequantization(model) == "gaussian(sigma=0.1)"
   assert provenance.dequantization(tarflow.TarFlow(**TINY)) == "uniform"
-  # Quantizing rounds to the nearest of the 256 levels 2k/255 - 1.
-  levels = images / 127.5 - 1 + 0.49 / 127.5 * (2 * jax.random.uniform(
-      jax.random.key(6), images.shape) - 1)
-  np.testing.assert_array_equal(model.apply(variables, levels, method="quantize"), images)
 
 
 def test_sample_denoises_after_gaussian_training(gaussian):
@@ -164,8 +189,6 @@ def test_sample_denoises_after_gaussian_training(gaussian):
                     model, variables, x[None], labels=y[None])[0]))(x, labels))
 
   out = run(given)
-  np.testing.assert_array_equal(out["x"], model.apply(variables, eps, labels=labels,
-                                                      method="inverse")[0])
   # One step x + sigma^2 grad log p(x) per image (the batch does not mix), then rounding.
   denoised = out["x"] + 0.1**2 * out["score"]
   assert np.max(np.abs(denoised - out["x"])) > 2 / 255
@@ -173,53 +196,52 @@ def test_sample_denoises_after_gaussian_training(gaussian):
       (np.asarray(denoised) + 1) * 127.5), 0, 255).astype(np.uint8))
 
 
-def test_labels_pick_class_embeddings(gaussian):
-  model, variables = gaussian
-  x = jax.random.normal(jax.random.key(8), (3, 8, 8, 3))
-  forward = jax.jit(lambda labels: model.apply(variables, x, labels=labels, method="forward")[0])
-  by_class = forward(jnp.array([0, 1, 2]))
-  assert np.max(np.abs(by_class[0] - by_class[1])) > 1e-3
-  # "No label" (< 0) is the mean class embedding, the same as labels=None.
-  none = model.apply(variables, x, method="forward")[0]
-  np.testing.assert_allclose(forward(jnp.array([-1, -1, -1])), none, rtol=1e-6, atol=1e-6)
-
-
-def test_labels_for_a_model_without_classes_are_refused():
-  model = tarflow.TarFlow(**TINY)
-  images = _images()
+def test_labels_for_a_model_without_classes_are_refused(uniform):
+  model, variables = uniform
   with pytest.raises(ValueError, match="not class-conditional: config.model.num_classes"):
-    jax.eval_shape(lambda x: model.init(RNGS, x, labels=jnp.zeros(4, jnp.int32),
-                                        method="log_prob"), images)
+    jax.eval_shape(lambda x: model.apply(variables, x, labels=jnp.zeros(4, jnp.int32),
+                                         method="forward"), jnp.zeros((4, 8, 8, 3)))
 
 
-def test_guidance_without_classes_needs_another_attention_temperature():
+def test_guidance_without_classes_needs_another_attention_temperature(uniform):
   """Both passes of an unconditional model differ only in attention temperature."""
-  model = tarflow.TarFlow(**TINY)
+  model, variables = uniform
   # Perturbed: at initialisation the head's zero kernel hides what attention computes.
-  variables = properties.perturbed(
-      jax.jit(lambda x: model.init(RNGS, x, method="log_prob"))(_images()), 0.05)
+  noise = np.random.RandomState(0)
+  variables = jax.tree.map(lambda a: a + 0.05 * noise.standard_normal(a.shape), variables)
   z = jax.random.normal(jax.random.key(9), (2, 4, 48))
-  inverse = jax.jit(lambda z, t: model.apply(variables, z, guidance=2.0, attn_temp=t,
-                                             annealed_guidance=True, method="inverse")[0])
-  plain, _ = model.apply(variables, z, method="inverse")
-  np.testing.assert_allclose(inverse(z, 1.0), plain, rtol=1e-6, atol=1e-6)
-  assert np.max(np.abs(inverse(z, 0.5) - plain)) > 1e-4
+
+  @jax.jit
+  def run(z):
+    plain = model.apply(variables, z, method="inverse")[0]
+    guided = jax.vmap(lambda t: model.apply(variables, z, guidance=2.0, attn_temp=t,
+                                            annealed_guidance=True, method="inverse")[0])
+    return plain, guided(jnp.array([1.0, 0.5]))
+
+  plain, (same, other) = run(z)
+  np.testing.assert_allclose(same, plain, rtol=1e-6, atol=1e-6)
+  assert np.max(np.abs(other - plain)) > 1e-4
 
 
-def test_denoising_needs_sigma_after_uniform_training():
-  model = tarflow.TarFlow(**TINY)
+def test_denoising_needs_sigma_after_uniform_training(uniform):
+  model, variables = uniform
   with pytest.raises(ValueError, match="config.model.noise='uniform'; pass sigma"):
-    jax.eval_shape(lambda x: model.init(RNGS, x, method="denoise"), jnp.zeros((1, 8, 8, 3)))
+    jax.eval_shape(lambda x: model.apply(variables, x, method="denoise"),
+                   jnp.zeros((1, 8, 8, 3)))
 
 
-def test_uniform_bpd_is_the_releases():
+def test_uniform_bpd_is_the_releases(uniform):
   """bpd = (-sum log N(z)/D - logdet + ln 128) / ln 2 (evaluate_bpd.py:12-15, 71-74)."""
-  model = tarflow.TarFlow(**TINY)
+  model, variables = uniform
   images = _images()
-  variables = jax.jit(lambda x: model.init(RNGS, x, method="log_prob"))(images)
   u = jax.random.uniform(jax.random.key(10), images.shape)
-  log_prob = model.apply({**variables, "draws": {"dequantizer": {"u": u}}}, images,
-                         method="log_prob")
-  z, ldj = model.apply(variables, (images + u) / 128 - 1, method="forward")
-  nll = 0.5 * jnp.sum(z**2 + np.log(2 * np.pi), axis=(1, 2)) / 192 - ldj / 192 + np.log(128)
+
+  @jax.jit
+  def run(u):
+    log_prob = model.apply({**variables, "draws": {"dequantizer": {"u": u}}}, images,
+                           method="log_prob")
+    return log_prob, model.apply(variables, (images + u) / 128 - 1, method="forward")
+
+  log_prob, (z, ldj) = run(u)
+  nll = 0.5 * jnp.sum(z**2 + np.log(2 * np.pi), axis=(1, 2)) / D - ldj / D + np.log(128)
   np.testing.assert_allclose(bits_per_dim(log_prob, (8, 8, 3)), nll / np.log(2), rtol=1e-6)
