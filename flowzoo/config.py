@@ -45,6 +45,11 @@ def base_config(model_name: str) -> ml_collections.ConfigDict:
       # model learns its unconditional branch for classifier-free guidance (TarFlow's
       # --drop_label, apple/ml-tarflow train.py).
       label_dropout=0.0,
+      # 'bfloat16': mixed precision in the train step, the heavy layers in bfloat16
+      # from float32 parameters, log-dets and the optimizer in float32 (backbones with
+      # a compute_dtype: TarFlow, whose release trains its generation runs so).
+      # Evaluation and sampling stay float32.
+      compute_dtype="float32",
   ))
   c.eval = ml_collections.ConfigDict(dict(
       batch_size=256,       # global; the last batch is padded and masked
@@ -189,6 +194,10 @@ def validate(config):
   if config.train.optimizer not in ("adam", "adamw", "adamax"):
     raise ValueError(f"config.train.optimizer={config.train.optimizer!r}: choose "
                      "'adam', 'adamw' or 'adamax'.")
+  if config.train.compute_dtype not in models.COMPUTE_DTYPES:
+    raise ValueError(f"config.train.compute_dtype={config.train.compute_dtype!r}: choose one "
+                     f"of {models.COMPUTE_DTYPES}.")
+  models.with_compute_dtype(models.build_model(config), config.train.compute_dtype)
   if config.train.schedule not in ("cosine", "constant"):
     raise ValueError(f"config.train.schedule={config.train.schedule!r}: choose "
                      "'cosine' or 'constant'.")

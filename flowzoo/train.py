@@ -194,7 +194,10 @@ def train_and_evaluate(config, workdir, *, stop_after_steps=None, config_file=No
   # -------------------------------------------------------------------------------------
   # Train.
   # -------------------------------------------------------------------------------------
-  step_fn = compile_train_step(model, tx, shape, mesh, config.train.label_dropout)
+  # The train step may compute in bfloat16 (config.train.compute_dtype); evaluation
+  # and sampling always in float32, so that a bound is a float32 bound.
+  step_fn = compile_train_step(models.with_compute_dtype(model, config.train.compute_dtype),
+                               tx, shape, mesh, config.train.label_dropout)
   eval_fn = evaluate.make_eval_step(model, shape, config.eval.num_samples, mesh)
   eval_rng = evaluate.eval_key(config.seed)
   run_eval = lambda what: evaluate.evaluate(eval_fn, state.variables, ds.eval(), eval_rng,

@@ -42,6 +42,23 @@ def validate(config):
   _backbone(config.model.name).validate(config.model, tuple(config.data.shape))
 
 
+COMPUTE_DTYPES = ("float32", "bfloat16")
+
+
+def with_compute_dtype(model, compute_dtype):
+  """`model` computing its heavy layers in `compute_dtype` (config.train.compute_dtype)
+  from the same float32 parameters, its log-dets in float32. A backbone takes part by
+  declaring a `compute_dtype` attribute (TarFlow does); any other stays float32 only."""
+  if compute_dtype == "float32":
+    return model
+  if "compute_dtype" not in type(model).__dataclass_fields__:
+    raise ValueError(
+        f"config.train.compute_dtype={compute_dtype!r}: the {type(model).__name__} backbone "
+        "computes in float32 only (mixed precision: the backbones with a compute_dtype, "
+        "tarflow); set config.train.compute_dtype='float32'.")
+  return model.clone(compute_dtype=compute_dtype)
+
+
 def build_model(config):
   """The Flax module of config.model for images of shape config.data.shape."""
   validate(config)

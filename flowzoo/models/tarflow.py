@@ -49,6 +49,7 @@ Sampling arguments (`inverse`, `generate`, `sample`):
                      `TarFlow.denoise`.
 """
 import math
+from typing import Optional
 
 import flax.linen as nn
 import jax
@@ -89,13 +90,14 @@ class AutoregressiveFlow(fb.Bijector):
   depth: int
   head_dim: int = 64
   num_classes: int = 0
+  compute_dtype: Optional[str] = None  # the transformer's matmuls (TarFlow.compute_dtype)
 
   @nn.compact
   def __call__(self, x, inverse=False, train=False, temperature=1.0, flip=False, labels=None,
                guidance=0.0, attn_temp=1.0, annealed_guidance=False):
     _, t, d = x.shape
     net = CausalTransformer(2 * d, t, self.width, self.depth, self.head_dim, self.num_classes,
-                            name="net")
+                            dtype=self.compute_dtype, name="net")
     # The flow reads row r at image position positions[r]: the position embedding
     # goes with the tokens (l.155).
     permute = lambda y: jnp.where(flip, y[:, ::-1], y)
@@ -104,7 +106,7 @@ class AutoregressiveFlow(fb.Bijector):
     if inverse:
       y, a = self._inverse(net, x, positions, labels, guidance, attn_temp, annealed_guidance)
       return permute(y), jnp.sum(a, axis=(1, 2))
-    h = net(x, positions, labels)
+    h = net(x, positions, labels).astype(x.dtype)  # the affine map and log-det in x's dtype
     h = jnp.concatenate([jnp.zeros_like(h[:, :1]), h[:, :-1]], axis=1)  # shift (l.172)
     a, b = jnp.split(h, 2, axis=-1)
     # Each flow's (a, b) in image token order, kept only when 'intermediates' is mutable.
@@ -123,8 +125,10 @@ class AutoregressiveFlow(fb.Bijector):
       x, cache, weak_cache = carry
       row = jax.lax.dynamic_slice_in_dim(x, r, 1, axis=1)
       h, cache = net.step(row, positions[r], r, cache, labels)
+      h = h.astype(x.dtype)
       if guided:
         weak, weak_cache = net.step(row, positions[r], r, weak_cache, None, attn_temp)
+        weak = weak.astype(x.dtype)
         g = guidance * (r + 1) / (t - 1) if annealed else guidance
         h = h + g * (h - weak)
       a, shift = jnp.split(h, 2, axis=-1)
@@ -149,12 +153,13 @@ class _FlowStep(nn.Module):
   inverse: bool
   guidance: float
   annealed_guidance: bool
+  compute_dtype: Optional[str]
 
   @nn.compact
   def __call__(self, carry, flip, labels, attn_temp):
     x, ldj = carry
     y, l = AutoregressiveFlow(self.width, self.depth, self.head_dim, self.num_classes,
-                              name="flow")(
+                              self.compute_dtype, name="flow")(
         x, inverse=self.inverse, flip=flip, labels=labels, guidance=self.guidance,
         attn_temp=attn_temp, annealed_guidance=self.annealed_guidance)
     return (y, ldj + l), None
@@ -171,6 +176,7 @@ class Flows(fb.Bijector):
   head_dim: int
   num_classes: int
   remat: bool
+  compute_dtype: Optional[str] = None
 
   @nn.compact
   def __call__(self, x, inverse=False, train=False, temperature=1.0, labels=None,
@@ -186,7 +192,8 @@ class Flows(fb.Bijector):
     flips = jnp.arange(self.num_flows) % 2 == 1
     ldj = jnp.zeros((x.shape[0],), x.dtype)
     (x, ldj), _ = scan(self.width, self.layers_per_flow, self.head_dim, self.num_classes,
-                       inverse, guidance, annealed_guidance, name="flows")(
+                       inverse, guidance, annealed_guidance, self.compute_dtype,
+                       name="flows")(
         (x, ldj), flips, labels, attn_temp)
     if inverse:
       x = fb.unpatchify(x, h, w, p, p, channel_major=True)
@@ -205,6 +212,10 @@ class TarFlow(ImageFlow):
   noise: str = "uniform"
   noise_std: float = 0.05
   remat: bool = True
+  # Mixed precision: the transformers' matmuls in this dtype ('bfloat16') from float32
+  # parameters, the affine maps and log-dets in float32. Not a config.model field: the
+  # trainer sets it from config.train.compute_dtype for its train step only.
+  compute_dtype: Optional[str] = None
 
   def setup(self):
     h, w, c = self.shape
@@ -214,7 +225,7 @@ class TarFlow(ImageFlow):
     else:
       self.dequantizer = GaussianNoise(self.noise_std)
     self.flow = Flows(self.shape, p, self.num_flows, self.width, self.layers_per_flow,
-                      self.head_dim, self.num_classes, self.remat)
+                      self.head_dim, self.num_classes, self.remat, self.compute_dtype)
     self.prior = fb.StandardNormal(((h // p) * (w // p), p * p * c))
 
   def inverse(self, z, train=False, temperature=1.0, labels=None, guidance=0.0, attn_temp=1.0,

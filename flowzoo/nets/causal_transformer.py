@@ -25,6 +25,8 @@ Sampling inverts a flow one token at a time: `step` runs one row through
 the blocks with a key/value cache of the rows before it, so the T sequential steps of a
 flow cost as much as one pass over the sequence.
 """
+from typing import Any
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -36,9 +38,12 @@ EMBEDDING = nn.initializers.normal(stddev=1e-2)  # randn * 1e-2 (l.138, 140)
 
 class Linear(nn.Module):
   """torch.nn.Linear as a Flax Dense (kernel [in, out] = weight^T): weight and bias
-  start U(-1/sqrt(fan_in), 1/sqrt(fan_in)), torch's default, unless `zero_kernel`."""
+  start U(-1/sqrt(fan_in), 1/sqrt(fan_in)), torch's default, unless `zero_kernel`.
+  It computes in `dtype` (e.g. bfloat16 for mixed precision; None: the input's) from
+  float32 parameters, as torch.autocast runs a Linear."""
   features: int
   zero_kernel: bool = False
+  dtype: Any = None
 
   @nn.compact
   def __call__(self, x):
@@ -48,7 +53,8 @@ class Linear(nn.Module):
     kernel = self.param("kernel", nn.initializers.zeros if self.zero_kernel else uniform,
                         (x.shape[-1], self.features))
     bias = self.param("bias", uniform, (self.features,))
-    return jnp.dot(x, kernel.astype(x.dtype)) + bias.astype(x.dtype)
+    dtype = self.dtype or x.dtype
+    return jnp.dot(x.astype(dtype), kernel.astype(dtype)) + bias.astype(dtype)
 
 
 def layer_norm(name=None):
@@ -87,11 +93,12 @@ class Attention(nn.Module):
   """
   width: int
   head_dim: int
+  dtype: Any = None
 
   def setup(self):
     self.norm = layer_norm()
-    self.qkv = Linear(3 * self.width)
-    self.proj = Linear(self.width)
+    self.qkv = Linear(3 * self.width, dtype=self.dtype)
+    self.proj = Linear(self.width, dtype=self.dtype)
 
   def _qkv(self, x):
     b, t, _ = x.shape
@@ -120,20 +127,22 @@ class Attention(nn.Module):
 class Mlp(nn.Module):
   """LayerNorm, Dense to 4 x width, exact GELU, Dense back (l.93-104)."""
   width: int
+  dtype: Any = None
 
   @nn.compact
   def __call__(self, x):
-    h = Linear(4 * self.width, name="fc1")(layer_norm("norm")(x))
-    return Linear(self.width, name="fc2")(gelu(h))
+    h = Linear(4 * self.width, dtype=self.dtype, name="fc1")(layer_norm("norm")(x))
+    return Linear(self.width, dtype=self.dtype, name="fc2")(gelu(h))
 
 
 class Block(nn.Module):
   width: int
   head_dim: int
+  dtype: Any = None
 
   def setup(self):
-    self.attention = Attention(self.width, self.head_dim)
-    self.mlp = Mlp(self.width)
+    self.attention = Attention(self.width, self.head_dim, self.dtype)
+    self.mlp = Mlp(self.width, self.dtype)
 
   def __call__(self, x):
     x = x + self.attention(x)
@@ -157,14 +166,18 @@ class CausalTransformer(nn.Module):
   depth: int
   head_dim: int = 64  # MetaBlock's head_dim (l.131); heads = width / head_dim
   num_classes: int = 0
+  # The Linears' compute dtype: bfloat16 for mixed precision, where the residual
+  # stream, the LayerNorms and the embeddings stay float32 (as under torch.autocast,
+  # which the release's generation runs train with); None computes in the input's.
+  dtype: Any = None
 
   def setup(self):
-    self.proj_in = Linear(self.width)
+    self.proj_in = Linear(self.width, dtype=self.dtype)
     self.pos_embed = self.param("pos_embed", EMBEDDING, (self.num_positions, self.width))
     if self.num_classes:
       self.class_embed = self.param("class_embed", EMBEDDING, (self.num_classes, self.width))
-    self.blocks = [Block(self.width, self.head_dim) for _ in range(self.depth)]
-    self.proj_out = Linear(self.out_features, zero_kernel=True)
+    self.blocks = [Block(self.width, self.head_dim, self.dtype) for _ in range(self.depth)]
+    self.proj_out = Linear(self.out_features, zero_kernel=True, dtype=self.dtype)
 
   def _embed(self, x, positions, labels):
     """proj_in(x) + pos_embed[positions] (+ the class embedding), [B, rows, width]."""
