@@ -19,7 +19,9 @@ so a table holds one (dataset, version, image shape, corruption):
   per shape, without published rows;
 - every 'folder:PATH' is a dataset of its own, one table per shape;
 - a published number whose paper does not say which version it used is shown
-  in a table of its own ("version not stated") and never ranked with a run.
+  in a table of its own ("version not stated") and never ranked with a run;
+- a run trained and scored on Gaussian-noised data (TarFlow's generation runs)
+  reports the density of noised images, no bound: a table per sigma.
 
 Columns: bpd and its bound, dequantization, parameters, training FLOPs,
 device-hours (and the device), sampling images/s at its batch, FID where
@@ -76,11 +78,15 @@ COLUMNS = ("model", "bpd", "bound", "dequantization", "params", "train FLOPs",
            "corruption", "date", "run")
 
 
-class Key(collections.namedtuple("Key", "dataset version shape corruption")):
+class Key(collections.namedtuple("Key", "dataset version shape corruption noise",
+                                  defaults=(None,))):
   """One table. dataset: canonical TFDS name, 'folder:PATH', or a family
   ('imagenet64') for published numbers whose version is not stated. version:
   the TFDS version of its runs, NOT_RECORDED, or None (a folder, or published
-  numbers only). shape: 'HxWxC', None at the dataset's native shape."""
+  numbers only). shape: 'HxWxC', None at the dataset's native shape. noise:
+  'gaussian(sigma=S)' for runs trained and scored on Gaussian-noised data, whose
+  bpd is the density of the noised images, no bound on the discrete data's: they
+  are ranked apart, each sigma in a table of its own."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,7 +125,12 @@ class Row:
 
   @property
   def key(self) -> Key:
-    return Key(self.dataset, self.version, self.shape, self.corruption)
+    noise = self.dequantization if _is_noise(self.dequantization) else None
+    return Key(self.dataset, self.version, self.shape, self.corruption, noise)
+
+
+def _is_noise(dequantization) -> bool:
+  return bool(dequantization) and dequantization.startswith("gaussian")
 
 
 def _corruption(value) -> str | None:
@@ -248,14 +259,14 @@ def table_rows(records, dataset=None, best_per_model=False):
     if not wanted and (published.family(p.dataset), p.corruption) not in shown:
       continue
     row = _row_from_published(p)
-    targets = [k for k in list(groups) if k.dataset == p.dataset
-               and k.shape is None and k.corruption == p.corruption]
+    targets = [k for k in list(groups) if k.dataset == p.dataset and k.shape is None
+               and k.corruption == p.corruption and k.noise is None]
     for key in targets or [Key(p.dataset, None, None, p.corruption)]:
       groups[key].append(row)
   order = sorted(groups, key=lambda k: (
       published.family(k.dataset), k.dataset, k.version is None,
       k.version or "", k.shape is not None, k.shape or "",
-      k.corruption is not None, k.corruption or ""))
+      k.corruption is not None, k.corruption or "", k.noise or ""))
   return {k: sorted(groups[k], key=lambda r: (r.bpd, r.is_published, r.model,
                                               r.date)) for k in order}
 
@@ -269,7 +280,7 @@ def _folder_name(dataset: str) -> str:
 def title(key: Key) -> str:
   """What a table holds, in words, e.g. 'cifar10 32x32x3, TFDS 3.0.2: CIFAR-10
   (Krizhevsky 2009), its one release' or 'digits 16x16x1, folder:/data/digits'."""
-  ds, version, shape, corruption = key
+  ds, version, shape, corruption, noise = key
   shape = shape or _native(ds)
   if published.is_folder(ds):
     text = f"{' '.join(filter(None, (_folder_name(ds), shape)))}, {ds}"
@@ -288,6 +299,8 @@ def title(key: Key) -> str:
       text += f": {published.DATA_VERSIONS[ds]}"
   if corruption is not None:
     text += f" (corruption: {corruption})"
+  if noise is not None:
+    text += f" ({noise} noise: density of noised images, not a bound; ranked apart)"
   return text
 
 
@@ -299,7 +312,7 @@ def _not_stated(dataset: str) -> bool:
 
 def _slug(key: Key) -> str:
   """A file name part for a table, unique per key and readable."""
-  ds, version, shape, corruption = key
+  ds, version, shape, corruption, noise = key
   if published.is_folder(ds):
     # Two folders may share a base name; a hash of the path tells them apart.
     digest = hashlib.sha1(ds.encode()).hexdigest()[:8]
@@ -307,7 +320,7 @@ def _slug(key: Key) -> str:
   if version == NOT_RECORDED:
     version = "unversioned"
   return re.sub(r"[^A-Za-z0-9_.-]+", "_",
-                "-".join(filter(None, (ds, version, shape, corruption))))
+                "-".join(filter(None, (ds, version, shape, corruption, noise))))
 
 
 def _human(n) -> str:
@@ -322,6 +335,12 @@ def _bpd(row: Row) -> str:
     digits = 2 if round(row.bpd, 2) == row.bpd else 3
     return f"{row.bpd:.{digits}f}"
   return f"{row.bpd:.4f}"
+
+
+def _bound_cell(row: Row) -> str:
+  if not row.is_published and _is_noise(row.dequantization):
+    return "none (Gaussian noise)"
+  return _bound(row.bound)
 
 
 def _bound(name) -> str:
@@ -368,6 +387,8 @@ _ROW_TEXT = {"device-hours": _device_hours, "sampling": _sampling, "FID": _fid}
 def _cell(row: Row, column: str) -> str:
   if column == "model":
     return row.model
+  if column == "bound" and row.bound is not None:
+    return _bound_cell(row)
   if column == "bpd":
     return _bpd(row)
   if column == "steps":

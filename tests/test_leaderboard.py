@@ -148,6 +148,23 @@ def test_the_two_imagenet_versions_are_two_datasets():
   assert table(md, "cifar10 32x32x3, TFDS version not recorded")
 
 
+def test_gaussian_noise_runs_are_ranked_apart_from_bounds():
+  # TarFlow's generation runs: bpd of the noised images, no bound on the discrete data.
+  noised = make_record("tarflow", 2.50, dataset="downsampled_imagenet/64x64",
+                       dequantization="gaussian(sigma=0.05)")
+  groups = leaderboard.table_rows(MIXED[:2] + [noised])
+  keys = [k for k in groups if k.dataset == "downsampled_imagenet/64x64"]
+  assert sorted(k.noise or "" for k in keys) == ["", "gaussian(sigma=0.05)"]
+  (apart,) = [groups[k] for k in keys if k.noise]
+  assert [(r.model, r.bpd, r.is_published) for r in apart] == [("tarflow", 2.50, False)]
+  (bounds,) = [groups[k] for k in keys if not k.noise]
+  assert 2.50 not in [r.bpd for r in bounds] and 2.99 in [r.bpd for r in bounds]
+  md = md_tables(leaderboard.render([noised], "md"))
+  (row,) = [r for rows in md.values() for r in rows if r["bpd"] == "2.5000"]
+  assert row["bound"] == "none (Gaussian noise)"
+  assert row["dequantization"] == "gaussian(sigma=0.05)"
+
+
 def test_a_dataset_filter_shows_its_version_and_the_unstated_ones():
   keys = leaderboard.table_rows(MIXED, dataset="imagenet_resized/64x64")
   assert {k.dataset for k in keys} == {"imagenet_resized/64x64", "imagenet64"}
