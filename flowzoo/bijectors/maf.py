@@ -13,8 +13,8 @@ current x and recomputes every feature from z; step t fixes feature t for good, 
 feature t depends only on the t - 1 features already fixed. The last step's network
 output is the one at the final x, so it also gives the log-det: d network passes in all.
 
-`reverse` runs the layer on the features in reverse order, as MAF alternates the
-order between the MADEs it stacks (section 3; the authors' release reverses it).
+`reverse` runs the layer on the features in reverse order: the MAF release
+(gpapamak/maf, mafs.py) reverses the order from one MADE to the next.
 """
 from typing import Callable
 

@@ -23,7 +23,6 @@ to the bin, so that rounding can neither leave a bin nor produce a NaN. Where th
 flat the inverse is ill-conditioned whatever the formula; what it guarantees is that
 the forward map of the inverse gives y back to rounding (tests/test_flow_layers.py).
 """
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -102,8 +101,8 @@ class SplineCoupling(Coupling):
   `bins` K and `bound` B are the spline's; the conditioner gives 3K - 1 numbers per
   transformed feature, laid out [widths (K), heights (K), inner derivatives (K - 1)].
   """
-  bins: int = 8
-  bound: float = 3.0
+  bins: int = 4      # MixerFlow's, which gives Table 8's count (arXiv 2310.16777)
+  bound: float = 3.0  # the NSF release's tail_bound (bayesiains/nsf, image configs)
 
   def params_per_feature(self):
     return 3 * self.bins - 1

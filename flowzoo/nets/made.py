@@ -1,13 +1,15 @@
 """MADE: masked networks whose outputs are autoregressive in their inputs
-(Germain, Gregor, Murray, Larochelle 2015, section 4).
+(Germain, Gregor, Murray, Larochelle 2015).
 
 Every input feature i (1..d, in order) and every hidden unit has a degree; a weight
 from a unit of degree m to one of degree m' exists only when m' >= m between hidden
 layers and m' > m into an output. Output j belongs to feature (j mod d) + 1, so a
 network with out_features = n * d gives n numbers per feature (MAF's shift and scale:
 n = 2), each a function of the features before it only. Hidden degrees are assigned
-cyclically, 1, 2, ..., d - 1, 1, 2, ... ('sequential' in Germain et al.), so every
-width gives the same network on every run.
+cyclically, 1, 2, ..., d - 1, 1, 2, ..., as the MAF release's 'sequential' mode
+(gpapamak/maf) does, rather than drawn at random as in Germain et al.: every width
+then gives the same network on every run, and a width of d - 1 or more lets every
+output see every feature before it.
 
 The masks are constant and multiply the kernels of ordinary nn.Dense layers (through
 their `dot_general`), so a masked network has the same parameters, and the same
@@ -61,8 +63,8 @@ def masked(keep):
 
 class MADE(nn.Module):
   """Germain et al.'s MADE as MAF stacks it (Papamakarios, Pavlakou, Murray 2017,
-  section 3): masked dense layers of widths `hidden` with ReLU, and a zero-initialised
-  output layer, so that the layer it conditions starts as the identity."""
+  section 3): masked dense layers of widths `hidden` with ReLU. Its output layer starts
+  at zero, flowzoo's choice, so that the layer it conditions starts as the identity."""
   out_features: int
   hidden: Sequence[int] = (1024, 1024)
 
