@@ -99,7 +99,8 @@ def evaluate_run(config, workdir, step=None):
     raise ValueError(f"config.eval.batch_size={config.eval.batch_size} must be a multiple "
                      f"of the {jax.device_count()} devices.")
   step = checkpoint.latest_step(workdir) if step is None else step
-  bound = records.bound_name(config.eval.num_samples)
+  bound = records.bound_name(config.eval.num_samples,
+                             provenance.dequantization(models.build_model(config)))
   if config.leaderboard.dir:
     found = records.find_record(config.leaderboard.dir, workdir=workdir, steps=step,
                                 bound=bound, split=config.data.eval_split,

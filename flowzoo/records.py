@@ -109,12 +109,16 @@ def config_hash(config: Mapping) -> str:
   return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def bound_name(num_samples: int) -> str:
-  """'elbo' for a single-sample bound, 'iwbo-K' for K importance samples."""
+def bound_name(num_samples: int, dequantization: str = "uniform") -> str | None:
+  """'elbo' for a single-sample bound, 'iwbo-K' for K importance samples; None for a
+  model of Gaussian-noised images ('gaussian(sigma=S)'), whose bpd is the density of
+  the noised images and no bound on the discrete data's likelihood."""
   if isinstance(num_samples, bool) or int(num_samples) != num_samples:
     raise ValueError(f"num_samples must be an integer, got {num_samples!r}")
   if num_samples < 1:
     raise ValueError(f"num_samples must be >= 1, got {num_samples}")
+  if dequantization.startswith("gaussian"):
+    return None
   return "elbo" if num_samples == 1 else f"iwbo-{int(num_samples)}"
 
 
@@ -127,6 +131,9 @@ def is_bound_name(name) -> bool:
 def bound_description(name):
   """What a reported bpd is, for a person: it comes from a lower bound on log p(x),
   so it is an upper bound on the model's true bits per dimension."""
+  if name is None:
+    return ("the density of Gaussian-noised images (a model trained on them): no bound "
+            "on the discrete data's likelihood")
   if name == "exact":
     return "exact: the model's discrete likelihood, no dequantization bound"
   if name == "elbo":

@@ -281,7 +281,7 @@ def train_and_evaluate(config, workdir, *, stop_after_steps=None, config_file=No
                    "samples or leaderboard record written. Lower config.train.lr "
                    f"(={config.train.lr}) and start again in a new --workdir.")
   writer.write_scalars(config.train.steps, {"eval_bpd": result["bpd"]})
-  bound = records.bound_name(config.eval.num_samples)
+  bound = records.bound_name(config.eval.num_samples, provenance.dequantization(model))
   grid_path, measured = None, {}
   if jax.process_index() == 0:
     grid_path = workdir / f"samples_{config.train.steps}.png"

@@ -125,3 +125,12 @@ def test_git_commit_is_this_checkout():
   if head.returncode:
     pytest.skip("not a git checkout")
   assert records.git_commit() == head.stdout.strip()
+
+
+def test_a_model_of_gaussian_noised_images_reports_no_bound():
+  """TarFlow's generation runs score noised images: their bpd bounds nothing discrete."""
+  assert records.bound_name(1, "gaussian(sigma=0.05)") is None
+  assert records.bound_name(1, "variational") == "elbo"
+  assert records.bound_name(4, "uniform") == "iwbo-4"
+  assert "no bound" in records.bound_description(None)
+  assert "upper bound" in records.bound_description("elbo")
