@@ -52,38 +52,42 @@ def _dots(fn, *args):
   return found
 
 
-def test_bfloat16_matmuls_float32_log_dets_and_parameters(setup):
+@pytest.fixture(scope="module")
+def bpd(setup):
+  """Per-image bpd of the batch in float32 and in mixed precision, same noise."""
   model, fast, _, state, images = setup
   rngs = models.rngs(jax.random.PRNGKey(2))
-  log_p = lambda m, v: m.apply(v, images, rngs=rngs, method="log_prob")
-  dots32, dots16 = _dots(lambda v: log_p(model, v), state.variables), _dots(
-      lambda v: log_p(fast, v), state.variables)
+  out = {}
+  for name, m in (("float32", model), ("bfloat16", fast)):
+    log_p = jax.jit(lambda v, m=m: m.apply(v, images, rngs=rngs, method="log_prob"))(
+        state.variables)
+    assert log_p.dtype == jnp.float32  # log-dets and the bound stay float32
+    out[name] = np.asarray(bits_per_dim(log_p, (32, 32, 3)))
+  return out
+
+
+def test_bfloat16_matmuls_and_a_float32_bound_close_to_the_float32_one(setup, bpd):
+  model, fast, _, state, images = setup
+  log_p = lambda m: lambda v: m.apply(v, images, rngs=models.rngs(jax.random.PRNGKey(2)),
+                                      method="log_prob")
+  dots32, dots16 = _dots(log_p(model), state.variables), _dots(log_p(fast), state.variables)
   assert dots32 and all(d == ("float32", "float32") for d in dots32)
   assert dots16 and all(d == ("bfloat16", "bfloat16") for d in dots16)
-  exact = jax.jit(lambda v: log_p(model, v))(state.variables)
-  mixed = jax.jit(lambda v: log_p(fast, v))(state.variables)
-  assert mixed.dtype == jnp.float32
   # bfloat16 keeps 8 bits: the bound moves, by well under a percent.
-  bpd32, bpd16 = bits_per_dim(exact, (32, 32, 3)), bits_per_dim(mixed, (32, 32, 3))
-  assert 0 < float(jnp.max(jnp.abs(bpd32 - bpd16))) < 1e-2 * float(jnp.min(bpd32))
+  change = np.max(np.abs(bpd["float32"] - bpd["bfloat16"]))
+  assert 0 < change < 1e-2 * np.min(bpd["float32"])
 
 
-def test_a_mixed_precision_step_keeps_float32_parameters_and_tracks_the_float32_one(setup):
-  model, fast, tx, state, images = setup
-  mesh = train.make_mesh(jax.devices()[:1])
-  out = {}
-  for name, m in (("f32", model), ("bf16", fast)):
-    step = train.compile_train_step(m, tx, (32, 32, 3), mesh)
-    out[name] = step(jax.tree.map(jnp.copy, state), images)
-  new, metrics = out["bf16"]
+def test_a_mixed_precision_step_keeps_float32_parameters(setup, bpd):
+  _, fast, tx, state, images = setup
+  step = train.compile_train_step(fast, tx, (32, 32, 3), train.make_mesh(jax.devices()[:1]))
+  new, metrics = step(jax.tree.map(jnp.copy, state), images)
   assert all(x.dtype == jnp.float32 for x in jax.tree.leaves(new.params))
   assert not bool(metrics["skipped"])
-  assert abs(float(metrics["train_bpd"]) - float(out["f32"][1]["train_bpd"])) < 0.05
-  # The two updates point the same way.
-  delta = lambda s: np.concatenate([np.ravel(a - b) for a, b in zip(
-      jax.tree.leaves(s.params), jax.tree.leaves(state.params))])
-  d16, d32 = delta(new), delta(out["f32"][0])
-  assert np.dot(d16, d32) / np.linalg.norm(d16) / np.linalg.norm(d32) > 0.9
+  assert any(np.any(np.asarray(a) != np.asarray(b)) for a, b in zip(
+      jax.tree.leaves(new.params), jax.tree.leaves(state.params)))
+  # The step's loss is the batch's mixed-precision bpd (its own dequantization noise).
+  assert abs(float(metrics["train_bpd"]) - float(np.mean(bpd["float32"]))) < 0.05
 
 
 def test_backbones_without_a_compute_dtype_refuse_bfloat16():

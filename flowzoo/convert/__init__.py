@@ -23,7 +23,7 @@ import os
 import jax
 import numpy as np
 
-from flowzoo import models
+from flowzoo import checkpoint, config as config_lib, console, models, optim, paths, train
 
 # --source -> the module that maps it, and the flowzoo backbone it maps into.
 SOURCES = {
@@ -174,3 +174,32 @@ def convert(source, arrays, config, origin="the checkpoint"):
   variables = module.to_variables(tensors, config.model, shape, abstract)
   tensors.check_all_taken()
   return check_variables(variables, abstract, origin)
+
+
+def convert_to_workdir(source, checkpoint_file, config, workdir, prefix="", config_file=None):
+  """Writes the converted run into `workdir` (which must hold no run): config.json, an
+  Orbax checkpoint of step 0 and weights.json (the returned origin dict)."""
+  config_lib.validate(config)
+  config = config_lib.resolve_paths(config)
+  workdir = paths.resolve(workdir)
+  checkpoint_file = paths.resolve(checkpoint_file)
+  if checkpoint.config_path(workdir).exists():
+    raise ValueError(f"--workdir={workdir} already holds a run; converting into it would "
+                     "mix two runs. Choose a new --workdir.")
+  origin = dict(source=source, checkpoint=checkpoint_file, prefix=prefix,
+                sha256=digest(checkpoint_file), config_file=config_file)
+  arrays = read(checkpoint_file, prefix)
+  console.say(f"read {len(arrays):,} tensors from {checkpoint_file}")
+  variables = convert(source, arrays, config, origin=checkpoint_file)
+  model = models.build_model(config)
+  state = train.create_state(model, optim.make(config.train), jax.random.PRNGKey(config.seed),
+                             None, variables=variables)
+  console.say(f"{config.model.name}, {models.count_params(variables):,} parameters: every "
+              "tensor mapped")
+  mngr = checkpoint.manager(workdir, config.checkpoint.keep)
+  checkpoint.save(mngr, 0, state)
+  mngr.wait_until_finished()
+  mngr.close()
+  checkpoint.save_origin(workdir, origin)
+  checkpoint.save_config(workdir, config)  # Last: a workdir with config.json is complete.
+  return origin

@@ -10,12 +10,10 @@ any run; flowzoo.main with the same config fine-tunes it from there.
 --prefix selects the checkpoint's weights by name (e.g. 'state_dict/' in the
 parity fixtures, 'params/' in a big_vision training checkpoint).
 """
-import jax
 from absl import app, flags
 from ml_collections import config_flags
 
-from flowzoo import checkpoint, config as config_lib, console, convert, models, optim
-from flowzoo import paths, train
+from flowzoo import config as config_lib, console, convert, paths
 
 _SOURCE = flags.DEFINE_enum("source", None, sorted(convert.SOURCES),
                             "The reference code the checkpoint comes from.")
@@ -29,42 +27,14 @@ _WORKDIR = flags.DEFINE_string("workdir", None, "New run directory to write.")
 flags.mark_flags_as_required(["source", "checkpoint", "config", "workdir"])
 
 
-def convert_to_workdir(source, checkpoint_file, config, workdir, prefix="", config_file=None):
-  """Writes the converted run into `workdir` (which must hold no run); its origin dict."""
-  config_lib.validate(config)
-  config = config_lib.resolve_paths(config)
-  workdir = paths.resolve(workdir)
-  checkpoint_file = paths.resolve(checkpoint_file)
-  if checkpoint.config_path(workdir).exists():
-    raise ValueError(f"--workdir={workdir} already holds a run; converting into it would "
-                     "mix two runs. Choose a new --workdir.")
-  origin = dict(source=source, checkpoint=checkpoint_file, prefix=prefix,
-                sha256=convert.digest(checkpoint_file), config_file=config_file)
-  arrays = convert.read(checkpoint_file, prefix)
-  console.say(f"read {len(arrays):,} tensors from {checkpoint_file}")
-  variables = convert.convert(source, arrays, config, origin=checkpoint_file)
-  model = models.build_model(config)
-  state = train.create_state(model, optim.make(config.train), jax.random.PRNGKey(config.seed),
-                             None, variables=variables)
-  console.say(f"{config.model.name}, {models.count_params(variables):,} parameters: every "
-              "tensor mapped")
-  mngr = checkpoint.manager(workdir, config.checkpoint.keep)
-  checkpoint.save(mngr, 0, state)
-  mngr.wait_until_finished()
-  mngr.close()
-  checkpoint.save_origin(workdir, origin)
-  checkpoint.save_config(workdir, config)  # Last: a workdir with config.json is complete.
-  return origin
-
-
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   console.setup()
   config_file = config_flags.get_config_filename(flags.FLAGS["config"])
   with console.user_errors():
-    convert_to_workdir(_SOURCE.value, _CHECKPOINT.value, _CONFIG.value, _WORKDIR.value,
-                       _PREFIX.value, config_file)
+    convert.convert_to_workdir(_SOURCE.value, _CHECKPOINT.value, _CONFIG.value,
+                               _WORKDIR.value, _PREFIX.value, config_file)
   workdir = paths.resolve(_WORKDIR.value)
   console.say(f"wrote {workdir}")
   console.say(f"  evaluate:  python -m flowzoo.evaluate --workdir={workdir}")
