@@ -19,7 +19,7 @@ leaves open ("default parameter settings ... from their respective source papers
 section 5.6):
   MLP coupling    the residual-MLP conditioner of every flowzoo MixerFlow: 3,108,820
   KAN coupling    affine coupling, conditioner KAN [d1, 64, 2 d2] with G = 5, k = 3
-                  (KAN's defaults, 10 parameters per edge): 7,452,488
+                  (pykan's layer defaults, 10 parameters per edge): 7,452,488
   spline coupling the residual MLP giving 3K - 1 = 11 parameters per feature, K = 4
                   bins (B = 3, the NSF release's image configs): 5,283,850
   MAF             MADE = the residual MLP with MADE masks, in d, out 2d: 3,830,112

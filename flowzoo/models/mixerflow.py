@@ -225,8 +225,8 @@ def default_config():
       flow_layer="affine",
       spline_bins=4,     # K, bins of the splines ('spline'); 4 gives Table 8's 5.28M
       spline_bound=3.0,  # B: splines on [-B, B], the identity outside ('spline')
-      kan_grid=5,        # G, grid intervals of the KAN's B-splines ('kan'; KAN's default)
-      kan_order=3,       # k, their order ('kan'; KAN's default)
+      kan_grid=5,        # G, grid intervals of the KAN's B-splines ('kan'; pykan's layer)
+      kan_order=3,       # k, their order ('kan'; KAN, Liu et al. 2024, section 2.2)
       num_bits=8,        # bits per pixel of the data
       remat=False,       # recompute activations in the backward pass (saves memory)
   ))

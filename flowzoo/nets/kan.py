@@ -5,12 +5,13 @@ A KAN layer puts a learnable function on every edge and sums at the nodes:
 y_o = sum_i phi_io(x_i), phi(x) = w_b silu(x) + w_s sum_j c_j B_j(x), with B_j the
 B-splines of order k on a grid of G intervals over `grid_range`, extended by k knots on
 either side so that all G + k of them are whole on the range. So an edge has G + k + 2
-parameters (c_j, w_b, w_s); the paper's defaults G = 5, k = 3 give 10. Initialisation
+parameters (c_j, w_b, w_s): 10 with G = 5, k = 3, the release's layer defaults
+(KindXiaoming/pykan, KANLayer; the paper's k is 3). Initialisation
 as section 2.2: w_s = 1, c_j ~ N(0, 0.1^2) so that spline(x) starts near 0, w_b by
 Xavier; a zero-initialised layer (w_b = c_j = 0) outputs zeros, so the coupling it
 conditions starts as the identity, as MixerFlow's identity initialisation asks
 (arXiv 2310.16777, section 4). Inputs outside the range see only w_b silu(x): the
-paper's grid updates from samples (section 2.5) are a training schedule flowzoo
+paper's grid updates from the activations (section 2.2) are a training step flowzoo
 does not run.
 """
 from typing import Sequence
