@@ -20,6 +20,10 @@ from flowzoo import published
 from flowzoo import records
 from tests.boards import REPO, make_record, old_record
 
+# The papers' rows on uncorrupted CIFAR-10: every table of a CIFAR-10 run shows them.
+CIFAR10_PUBLISHED = sum(1 for p in published.PUBLISHED
+                        if p.dataset == "cifar10" and p.corruption is None)
+
 
 def _split_row(line):
   return [c.strip().replace(r"\|", "|")
@@ -59,10 +63,12 @@ def test_markdown_sorted_best_first_with_published_marked():
   bpds = [float(r["bpd"]) for r in rows]
   assert bpds == sorted(bpds)
   models = [r["model"] for r in rows]
-  assert models.count("mixerflow") == 3  # Two runs and MixerFlow's 3.46.
+  # Two runs, MixerFlow's 3.46 and its Table 3 (MAF flow layers) 3.44.
+  assert models.count("mixerflow") == 4
   assert "newflow" in models  # A backbone the renderer never heard of.
   marked = [r for r in rows if r["run"].startswith("*published:")]
-  assert {r["bpd"] for r in marked} == {"3.46", "3.51", "3.35", "3.018", "2.98"}
+  assert {r["bpd"] for r in marked} == {"3.46", "3.44", "4.31", "5.67", "3.51", "3.35",
+                                        "3.018", "2.98"}
   # Corrupted runs rank in a table of their own, with the paper's rows.
   shuffled = [t for t in md_tables(md) if "global_shuffle" in t]
   assert len(shuffled) == 1
@@ -78,7 +84,7 @@ def test_csv_sorted_and_marked():
   assert [float(r["bpd"]) for r in clean] == sorted(
       float(r["bpd"]) for r in clean)
   assert collections.Counter(r["published"] for r in clean) == {
-      "run": 4, "published": 5}
+      "run": 4, "published": CIFAR10_PUBLISHED}
   assert {r["dataset_version"] for r in clean} == {"3.0.2"}
 
 
@@ -183,7 +189,7 @@ def test_published_rows_say_their_data_version_bound_and_split():
     assert p.bound is None or records.is_bound_name(p.bound), p
     assert p.dequantization in (None, "uniform", "variational"), p
     assert re.search(r"Table \d+|results table", p.source), p
-    assert p.split == ("test" if p.dataset == "cifar10" else "validation"), p
+    assert p.split == ("test" if p.dataset in ("cifar10", "mnist") else "validation"), p
   by = {(p.model, p.bpd): p for p in published.PUBLISHED}
   assert by["tarflow", 2.99].dataset == "downsampled_imagenet/64x64"
   assert by["tarflow", 2.99].params == 460_142_784
@@ -287,7 +293,7 @@ def test_html_shows_sample_grid():
   page = leaderboard.render(
       [make_record(sample_grid="/runs/a/samples.png")], "html")
   assert "<img src='file:///runs/a/samples.png'" in page
-  assert page.count("class='published'") == 5
+  assert page.count("class='published'") == CIFAR10_PUBLISHED
 
 
 def test_corrupt_record_is_skipped_and_named(tmp_path):
@@ -302,7 +308,7 @@ def test_corrupt_record_is_skipped_and_named(tmp_path):
   assert len(got) == 4
   assert {name for name, _ in problems} == {broken.name, "no-model.json"}
   assert "model" in dict(problems)["no-model.json"]
-  assert len(cifar_rows(leaderboard.render(got, "md"))) == 4 + 5
+  assert len(cifar_rows(leaderboard.render(got, "md"))) == 4 + CIFAR10_PUBLISHED
 
 
 def test_command_line_writes_table_and_plots(tmp_path):
@@ -403,7 +409,7 @@ def test_each_folder_and_shape_is_its_own_table():
   # A TFDS dataset at its native shape keeps the papers' rows; at another
   # shape it is another task, with no published rows to rank against.
   cifar = table(tables, "cifar10 32x32x3, TFDS 3.0.2")
-  assert "jet" in cifar and len(cifar) == 1 + 5
+  assert "jet" in cifar and len(cifar) == 1 + CIFAR10_PUBLISHED
   assert table(tables, "cifar10 16x16x3, TFDS 3.0.2") == ["jet"]
   assert not any(t.startswith("folder") for t in tables)
   page = leaderboard.render(FOLDER_RUNS, "html")
