@@ -9,13 +9,15 @@ flowzoo takes MAF (10) with two layers of 1024: an open choice, 105,000,960 para
 The recipe is the release's as in configs/maf_mnist.py (Adam at 1e-4, batch 100, and
 our 200 epochs); the release also adds the mirrored training images, flowzoo does not.
 """
-from flowzoo.config import base_config
+import os
+
+from flowzoo.config import load_config
 
 
 def get_config(arg=None):
-  config = base_config("maf")
-  config.model.update(num_mades=10, hidden=(1024, 1024))
+  del arg  # one run
+  config = load_config(os.path.join(os.path.dirname(__file__), "maf_mnist.py"))
+  config.model.num_mades = 10
   config.data.update(name="cifar10", shape=(32, 32, 3))
-  config.train.update(batch_size=100, steps=100_000, optimizer="adam", lr=1e-4,
-                      schedule="constant", grad_clip=0.0)
+  config.train.steps = 100_000  # 200 epochs of CIFAR-10's 50,000 images at batch 100
   return config

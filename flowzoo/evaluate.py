@@ -86,21 +86,12 @@ def evaluate_run(config, workdir, step=None):
   # Checks that can fail, before anything is loaded or compiled.
   # -------------------------------------------------------------------------------------
   from flowzoo import api, train  # pylint: disable=g-import-not-at-top (train imports this)
-  config = config_lib.with_defaults(config)
-  config_lib.validate(config)
-  config = config_lib.resolve_paths(config)
-  workdir = paths.resolve(workdir)
-  checkpoint.check_same_run(workdir, config)
-  batching = dict(global_batch_size=config.train.batch_size,
-                  eval_batch_size=config.eval.batch_size)
-  data.check_config(config.data, **batching, process_count=jax.process_count(),
-                    num_classes=config.model.get("num_classes", 0))
-  if config.eval.batch_size % jax.device_count():
-    raise ValueError(f"config.eval.batch_size={config.eval.batch_size} must be a multiple "
-                     f"of the {jax.device_count()} devices.")
+  config, workdir, batching = train.check(config_lib.with_defaults(config), workdir,
+                                         sharded=("eval",))
+  workdir = str(workdir)
   step = checkpoint.latest_step(workdir) if step is None else step
-  bound = records.bound_name(config.eval.num_samples,
-                             provenance.dequantization(models.build_model(config)))
+  dequantization = provenance.dequantization(models.build_model(config))
+  bound = records.bound_name(config.eval.num_samples, dequantization)
   if config.leaderboard.dir:
     found = records.find_record(config.leaderboard.dir, workdir=workdir, steps=step,
                                 bound=bound, split=config.data.eval_split,
@@ -138,7 +129,7 @@ def evaluate_run(config, workdir, step=None):
   if jax.process_index() == 0:  # The trainer's grid of this step, its speed, and FID.
     grid = epath.Path(workdir) / f"samples_{step}.png"
     measured = train.sample_grid(model, variables, config,
-                                 jax.random.fold_in(jax.random.PRNGKey(config.seed), 1), grid)
+                                 train.grid_key(config.seed), grid)
     out["fid"] = measured["fid"]
   if config.leaderboard.dir and jax.process_index() == 0:
     # What training cost, as the trainer recorded it; unknown for released weights.
@@ -156,7 +147,7 @@ def evaluate_run(config, workdir, step=None):
         examples_seen=step * config.train.batch_size, train_flops=trained.get("train_flops"),
         train_flops_method=trained.get("train_flops_method"), wall_time_s=0.0,
         devices=jax.device_count(), device_kind=cost.device_kind(),
-        device_hours=trained.get("device_hours"), dequantization=provenance.dequantization(model),
+        device_hours=trained.get("device_hours"), dequantization=dequantization,
         sample_grid=str(grid), **measured, **provenance.dataset_fields(config.data),
         checkpoint=str(checkpoint.step_path(workdir, step)),
         flowzoo_version=records.flowzoo_version(),

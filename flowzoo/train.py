@@ -111,8 +111,10 @@ def compile_train_step(model, tx, shape, mesh, label_dropout=0.0):
                  donate_argnums=0)
 
 
-def check(config, workdir):
-  """Every check of a run that can fail before data loading and compilation.
+def check(config, workdir, sharded=("train", "eval")):
+  """Every check of a run that can fail before data loading and compilation; the
+  batches of the `sharded` sections are split over the devices (an evaluation of a
+  run shards only its eval batches).
 
   Returns the config with absolute paths, the absolute workdir, and the batch sizes
   as the data layer takes them.
@@ -123,7 +125,7 @@ def check(config, workdir):
                   eval_batch_size=config.eval.batch_size)
   data.check_config(config.data, **batching, process_count=jax.process_count(),
                     num_classes=config.model.get("num_classes", 0))
-  for field in ("train", "eval"):
+  for field in sharded:
     if config[field].batch_size % jax.device_count():
       raise ValueError(f"config.{field}.batch_size={config[field].batch_size} must be a "
                        f"multiple of the {jax.device_count()} devices.")
@@ -281,11 +283,12 @@ def train_and_evaluate(config, workdir, *, stop_after_steps=None, config_file=No
                    "samples or leaderboard record written. Lower config.train.lr "
                    f"(={config.train.lr}) and start again in a new --workdir.")
   writer.write_scalars(config.train.steps, {"eval_bpd": result["bpd"]})
-  bound = records.bound_name(config.eval.num_samples, provenance.dequantization(model))
+  dequantization = provenance.dequantization(model)
+  bound = records.bound_name(config.eval.num_samples, dequantization)
   grid_path, measured = None, {}
   if jax.process_index() == 0:
     grid_path = workdir / f"samples_{config.train.steps}.png"
-    measured = sample_grid(model, state.variables, config, jax.random.fold_in(root, 1),
+    measured = sample_grid(model, state.variables, config, grid_key(config.seed),
                            grid_path)
   out = {"step": config.train.steps, "bpd": result["bpd"], "count": result["count"],
          "init_bpd": init_bpd, "bound": bound, "model": config.model.name,
@@ -300,7 +303,7 @@ def train_and_evaluate(config, workdir, *, stop_after_steps=None, config_file=No
                         or records.write_record(config.leaderboard.dir, {
                             **_record(config, config_file, out, step_fn, state, first,
                                       wall_time=time.time() - started),
-                            **measured, "dequantization": provenance.dequantization(model),
+                            **measured, "dequantization": dequantization,
                             "device_hours": cost.device_hours(workdir),
                             "workdir": str(workdir), "images": out["count"],
                             "weights": checkpoint.load_origin(workdir)}))
@@ -334,6 +337,12 @@ def sample(model, variables, num, temperature, rng, labels=None, guidance=None):
     console.say(f"{overflowed} of {num} samples at temperature {temperature} are not finite "
                 "(black in the grid): the model's inverse overflowed float32 there")
   return np.asarray(images)
+
+
+def grid_key(seed):
+  """The key of a run's sample grid: the trainer's and flowzoo.evaluate's grid of one
+  checkpoint are the same images."""
+  return jax.random.fold_in(jax.random.PRNGKey(seed), 1)
 
 
 def sample_grid(model, variables, config, rng, path):
