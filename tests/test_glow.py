@@ -57,7 +57,7 @@ def actnorm_leaves(variables):
 
 
 def test_release_count():
-  assert count(config("glow_cifar10.py")) == 44_603_604  # openai/glow, REFERENCE.md
+  assert models.count_config_params(config("glow_cifar10.py")) == 44_603_604  # openai/glow
 
 
 def test_port_count():
@@ -65,19 +65,19 @@ def test_port_count():
   masked whole L and U matrices, no edge padding, biases in the network, a top prior
   over c channels of zeros) must match it to the parameter."""
   cfg = config("glow_cifar10.py:port")
-  assert count(cfg) == 44_095_536
+  assert models.count_config_params(cfg) == 44_095_536
   # The packed LU is the same map with c^2 + c fewer stored numbers per layer.
   cfg.model.conv1x1 = "lu"
   k, channels = cfg.model.steps_per_level, (12, 24, 48)
-  assert count(cfg) == 44_095_536 - k * sum(c * c + c for c in channels)
+  assert models.count_config_params(cfg) == 44_095_536 - k * sum(c * c + c for c in channels)
 
 
 def test_11m_variant_is_near_mixerflow_table1():
-  n = count(config("glow_cifar10_11m.py"))
+  n = models.count_config_params(config("glow_cifar10_11m.py"))
   assert n == 11_216_628
   assert abs(n / 11.02e6 - 1) < 0.02  # MixerFlow Table 1's Glow rows: 11.02M
   # With the port's switches (its masked LU storage and narrower top prior).
-  port = count(config("glow_cifar10_11m.py:port"))
+  port = models.count_config_params(config("glow_cifar10_11m.py:port"))
   assert port == 11_057_616
   assert abs(port / 11.02e6 - 1) < 0.01
 
@@ -104,7 +104,7 @@ def test_additive_coupling_network_outputs_the_shift_only():
   # The last conv of every coupling network (3x3x(512+1) weights, bias, logs) loses
   # half of its c outputs.
   fewer = 8 * sum((9 * 513 + 2) * c // 2 for c in (12, 24, 48))
-  assert count(cfg) == 11_216_628 - fewer
+  assert models.count_config_params(cfg) == 11_216_628 - fewer
 
 
 @pytest.mark.parametrize("spec", ["glow_imagenet32.py", "glow_imagenet64.py:adam",

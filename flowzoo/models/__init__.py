@@ -90,3 +90,8 @@ def abstract_variables(model, shape, batch=2):
   """The variables' shapes and dtypes (jax.eval_shape): nothing is allocated."""
   images = jax.ShapeDtypeStruct((batch, *shape), np.uint8)
   return jax.eval_shape(lambda x: init_model(model, jax.random.PRNGKey(0), x), images)
+
+
+def count_config_params(config):
+  """Trainable parameters of config's model, counted from shapes: nothing is allocated."""
+  return count_params(abstract_variables(build_model(config), tuple(config.data.shape)))
