@@ -1,6 +1,9 @@
 """Tests of flowzoo.data: offline datasets, resumable order, exact eval."""
 import collections
 import os
+import pathlib
+import subprocess
+import sys
 
 import numpy as np
 from PIL import Image
@@ -10,6 +13,24 @@ import tensorflow_datasets as tfds
 from flowzoo import data
 from flowzoo.data import corruptions
 from flowzoo.data import shapes
+
+
+NO_TENSORFLOW = """
+import sys
+import flowzoo, flowzoo.evaluate, flowzoo.models, flowzoo.sample, flowzoo.train
+from flowzoo import data
+config = flowzoo.load_config("configs/jet_quickstart.py")
+data.check_fields(config.data)
+flowzoo.models.abstract_variables(flowzoo.build_model(config), config.data.shape)
+assert "tensorflow" not in sys.modules, "TensorFlow was imported"
+"""
+
+
+def test_only_reading_data_imports_tensorflow():
+  # TensorFlow holds ~0.5 GiB in every process that imports it.
+  result = subprocess.run([sys.executable, "-c", NO_TENSORFLOW], capture_output=True, text=True,
+                          timeout=120, cwd=pathlib.Path(__file__).parents[1], check=False)
+  assert result.returncode == 0, result.stderr
 
 
 def make_config(data_dir, **overrides):

@@ -32,22 +32,27 @@ config.data fields (defaults in `default_config()`):
   labels            class labels with the images (TFDS ClassLabel; for a
                     folder, PATH/<split>/<class>/ subfolders).
 """
-import tensorflow as tf
+import importlib
 
-from flowzoo.data.config import check_config
 from flowzoo.data.config import check_fields
 from flowzoo.data.config import DATASETS
 from flowzoo.data.config import default_config
+from flowzoo.data.config import RESIZE_METHODS
 from flowzoo.data.config import resolve_paths
 from flowzoo.data.corruptions import CORRUPTIONS
-from flowzoo.data.pipeline import Datasets
-from flowzoo.data.pipeline import get_datasets
-from flowzoo.data.shapes import FlowzooShapes
-from flowzoo.data.sources import RESIZE_METHODS
 
-# The input pipeline runs on CPU; TF must not claim accelerator memory that
-# JAX needs. Too late (and moot) if TF already initialised its devices.
-try:
-  tf.config.set_visible_devices([], "GPU")
-except RuntimeError:
-  pass
+# What reads data needs TensorFlow, whose import takes seconds and ~0.5 GiB in
+# every process: it is imported when one of these is first used, so building,
+# applying or sampling a model never imports it.
+_READERS = {
+    "check_config": "flowzoo.data.sources",
+    "Datasets": "flowzoo.data.pipeline",
+    "FlowzooShapes": "flowzoo.data.shapes",
+    "get_datasets": "flowzoo.data.pipeline",
+}
+
+
+def __getattr__(name):
+  if name in _READERS:
+    return getattr(importlib.import_module(_READERS[name]), name)
+  raise AttributeError(f"module 'flowzoo.data' has no attribute {name!r}")

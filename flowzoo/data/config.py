@@ -4,9 +4,8 @@ import numbers
 
 import ml_collections
 
-from flowzoo import paths
+from flowzoo import paths, published
 from flowzoo.data import corruptions
-from flowzoo.data import sources
 
 # Names known to work, with what to expect. Any other TFDS name works too when
 # its images have a fixed size equal to data.shape, or any size (then data.resize
@@ -20,8 +19,9 @@ DATASETS = {
     "downsampled_imagenet/64x64": "64x64x3, eval_split='validation'",
     "imagenet_resized/32x32": "32x32x3, eval_split='validation'",
     "imagenet_resized/64x64": "64x64x3, eval_split='validation'",
-    sources.FOLDER_PREFIX + "PATH": "PATH/train/ and PATH/test/ image files",
+    published.FOLDER_PREFIX + "PATH": "PATH/train/ and PATH/test/ image files",
 }
+RESIZE_METHODS = ("resize", "center_crop")  # See sources.fit.
 
 
 def default_config():
@@ -79,9 +79,9 @@ def check_fields(config, *, global_batch_size=None, eval_batch_size=None,
                      "path, or None for TFDS's default.")
   _check_shape(config.shape)
   shape = tuple(config.shape)
-  if config.resize not in sources.RESIZE_METHODS:
+  if config.resize not in RESIZE_METHODS:
     raise ValueError(f"data.resize={config.resize!r} must be one of "
-                     f"{sources.RESIZE_METHODS}.")
+                     f"{RESIZE_METHODS}.")
   for field in ("train_split", "eval_split"):
     if not (isinstance(config[field], str) and config[field]):
       raise ValueError(f"data.{field}={config[field]!r} must be a split name "
@@ -114,11 +114,11 @@ def _is_int(value):
 def _check_name(name):
   if not (isinstance(name, str) and name.strip()):
     raise ValueError(f"data.name={name!r} must be a TFDS name or "
-                     f"'{sources.FOLDER_PREFIX}PATH'; see flowzoo.data.DATASETS.")
-  if name.startswith(sources.FOLDER_PREFIX) and not name[
-      len(sources.FOLDER_PREFIX):].strip():
+                     f"'{published.FOLDER_PREFIX}PATH'; see flowzoo.data.DATASETS.")
+  if name.startswith(published.FOLDER_PREFIX) and not name[
+      len(published.FOLDER_PREFIX):].strip():
     raise ValueError(f"data.name={name!r} names no folder; write "
-                     f"'{sources.FOLDER_PREFIX}PATH' with PATH/train/ and "
+                     f"'{published.FOLDER_PREFIX}PATH' with PATH/train/ and "
                      "PATH/test/ holding the images.")
 
 
@@ -153,41 +153,11 @@ def resolve_paths(config):
   """
   config = copy.deepcopy(config)
   name = config.name
-  if isinstance(name, str) and name.startswith(sources.FOLDER_PREFIX):
-    path = name[len(sources.FOLDER_PREFIX):]
+  if isinstance(name, str) and name.startswith(published.FOLDER_PREFIX):
+    path = name[len(published.FOLDER_PREFIX):]
     if path.strip():
-      config.name = sources.FOLDER_PREFIX + paths.resolve(path)
+      config.name = published.FOLDER_PREFIX + paths.resolve(path)
   if isinstance(config.data_dir, str) and config.data_dir:
     config.data_dir = paths.resolve(config.data_dir)
   return config
 
-
-def check_config(config, *, global_batch_size=None, eval_batch_size=None,
-                 process_count=1, num_classes=None):
-  """check_fields, then that the dataset exists and fits data.shape (and, with
-  data.labels, has `num_classes` classes, the model's).
-
-  Cheap (no data is read or generated), so mains call it before compiling.
-  """
-  source = checked_source(config, global_batch_size=global_batch_size,
-                          eval_batch_size=eval_batch_size, process_count=process_count)
-  if config.labels and num_classes is not None and source.num_classes() != num_classes:
-    raise ValueError(f"config.model.num_classes={num_classes}, but data.name={config.name!r} "
-                     f"has {source.num_classes()} classes; set config.model.num_classes="
-                     f"{source.num_classes()}.")
-
-
-def checked_source(config, **batching):
-  """check_config, returning the dataset's source for get_datasets."""
-  check_fields(config, **batching)
-  source = sources.get_source(config)
-  readable = source.check_available()
-  if any(d is not None and d != want
-         for d, want in zip(source.image_shape, config.shape)):
-    raise ValueError(
-        f"data.shape={tuple(config.shape)} but data.name={config.name!r} has "
-        f"images of shape {tuple(source.image_shape)}; set data.shape to it.")
-  if readable:  # Else get_datasets checks the splits once it has prepared them.
-    source.num_examples(config.train_split, "data.train_split")
-    source.num_examples(config.eval_split, "data.eval_split")
-  return source

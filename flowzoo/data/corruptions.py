@@ -10,7 +10,6 @@ A pixel moves with its channels. The permutation is a function of the seed
 only, so train and eval (and every process and run) see the same corruption.
 """
 import numpy as np
-import tensorflow as tf
 
 CORRUPTIONS = ("none", "local_shuffle", "global_shuffle")
 
@@ -37,9 +36,3 @@ def pixel_permutation(shape, corruption, seed, patch):
     return moved.reshape(rows, cols, patch, patch).transpose(0, 2, 1, 3).ravel()
   raise ValueError(f"Unknown corruption {corruption!r}; one of {CORRUPTIONS}.")
 
-
-def apply(image, perm):
-  """Applies a pixel permutation to one tf image [H, W, C]."""
-  h, w, c = image.shape
-  pixels = tf.reshape(image, [h * w, c])
-  return tf.reshape(tf.gather(pixels, perm), [h, w, c])

@@ -6,7 +6,6 @@ import jax
 import numpy as np
 import tensorflow as tf
 
-from flowzoo.data import config as config_lib
 from flowzoo.data import corruptions
 from flowzoo.data import sources
 
@@ -46,8 +45,9 @@ class Datasets:
     image = self._source.decode(record)
     if image.shape != self.shape:
       image = sources.fit(image, self.shape, self._config.resize)
-    if self._perm is not None:
-      image = corruptions.apply(image, self._perm)
+    if self._perm is not None:  # See corruptions.pixel_permutation.
+      h, w, c = self.shape
+      image = tf.reshape(tf.gather(tf.reshape(image, [h * w, c]), self._perm), self.shape)
     return image if label is None else (image, tf.cast(label, tf.int32))
 
   def train(self, start_step=0):
@@ -134,7 +134,7 @@ def get_datasets(config, *, global_batch_size, eval_batch_size, seed,
     process_index = jax.process_index()
   if process_count is None:
     process_count = jax.process_count()
-  source = config_lib.checked_source(
+  source = sources.checked_source(
       config, global_batch_size=global_batch_size,
       eval_batch_size=eval_batch_size, process_count=process_count)
   source.prepare()

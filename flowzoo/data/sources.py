@@ -14,16 +14,23 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from flowzoo import paths, published
+from flowzoo.data import config as config_lib
 from flowzoo.data import shapes
 
 FOLDER_PREFIX = published.FOLDER_PREFIX
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
-RESIZE_METHODS = ("resize", "center_crop")
 LIST_TFDS_NAMES = ('python -c "import tensorflow_datasets as tfds; '
                    'print(tfds.list_builders())"')
 TFDS_CATALOG = "https://www.tensorflow.org/datasets/catalog/overview"
 # At most this many unreadable files are named in one error.
 MAX_NAMED_FILES = 20
+
+# The input pipeline runs on CPU; TF must not claim accelerator memory that
+# JAX needs. Too late (and moot) if TF already initialised its devices.
+try:
+  tf.config.set_visible_devices([], "GPU")
+except RuntimeError:
+  pass
 
 
 def _not_a_tfds_name(name, error):
@@ -307,6 +314,37 @@ def get_source(config):
   return TfdsSource(config)
 
 
+def check_config(config, *, global_batch_size=None, eval_batch_size=None,
+                 process_count=1, num_classes=None):
+  """check_fields, then that the dataset exists and fits data.shape (and, with
+  data.labels, has `num_classes` classes, the model's).
+
+  Cheap (no data is read or generated), so mains call it before compiling.
+  """
+  source = checked_source(config, global_batch_size=global_batch_size,
+                          eval_batch_size=eval_batch_size, process_count=process_count)
+  if config.labels and num_classes is not None and source.num_classes() != num_classes:
+    raise ValueError(f"config.model.num_classes={num_classes}, but data.name={config.name!r} "
+                     f"has {source.num_classes()} classes; set config.model.num_classes="
+                     f"{source.num_classes()}.")
+
+
+def checked_source(config, **batching):
+  """check_config, returning the dataset's source for get_datasets."""
+  config_lib.check_fields(config, **batching)
+  source = get_source(config)
+  readable = source.check_available()
+  if any(d is not None and d != want
+         for d, want in zip(source.image_shape, config.shape)):
+    raise ValueError(
+        f"data.shape={tuple(config.shape)} but data.name={config.name!r} has "
+        f"images of shape {tuple(source.image_shape)}; set data.shape to it.")
+  if readable:  # Else get_datasets checks the splits once it has prepared them.
+    source.num_examples(config.train_split, "data.train_split")
+    source.num_examples(config.eval_split, "data.eval_split")
+  return source
+
+
 def fit(image, shape, method):
   """Brings a uint8 image of any size to `shape` [H, W, C].
 
@@ -323,7 +361,7 @@ def fit(image, shape, method):
     image = tf.slice(image, tf.concat([offset, [0]], 0),
                      tf.concat([crop, [-1]], 0))
   elif method != "resize":
-    raise ValueError(f"Unknown resize {method!r}; one of {RESIZE_METHODS}.")
+    raise ValueError(f"Unknown resize {method!r}; one of {config_lib.RESIZE_METHODS}.")
   image = tf.image.resize(image, (h, w), method="bilinear", antialias=True)
   return tf.ensure_shape(tf.cast(tf.clip_by_value(tf.round(image), 0, 255),
                                  tf.uint8), shape)
