@@ -10,10 +10,11 @@ at full width, and with it a step takes about 3 s instead of 0.25 s here;
 --config.model.dequantization=variational puts it back. Adamax as released, with a
 short warmup and a cosine decay so that a short run ends converged.
 """
-from flowzoo.config import base_config
+from flowzoo.config import base_config, parse_arg
 
 
 def get_config(arg=None):
+  parse_arg(arg)  # no options: refuses any argument
   config = base_config("denseflow")
   config.model.update(units=(2, 1), modules=(2, 2), growth_rate=4, coupling_width=16,
                       dense_layers=2, dense_growth=16, dequantization="uniform")

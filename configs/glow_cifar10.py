@@ -3,6 +3,7 @@
     python -m flowzoo.main --config=configs/glow_cifar10.py         # as released: Adamax
     python -m flowzoo.main --config=configs/glow_cifar10.py:adam    # Adam instead
     python -m flowzoo.main --config=configs/glow_cifar10.py:port    # the PyTorch port's switches
+    python -m flowzoo.main --config=configs/glow_cifar10.py:smoke   # a minute on CPU
 
 README command: train.py --problem cifar10 --n_level 3 --depth 32 --flow_permutation 2
 --flow_coupling 1 --learntop --lr 0.001 --n_bits_x 8 on 8 GPUs of 64 images (width
@@ -15,7 +16,7 @@ state_dict into this config (flowzoo/convert/glow.py).
 The release keeps a Polyak average of the weights but its train.py leaves the swap
 to it commented out, so its test numbers are of the raw weights, as flowzoo's are.
 """
-from flowzoo.config import base_config
+from flowzoo.config import base_config, parse_arg, smoke
 
 # Glow's training recipe at 32x32, from the release (train.py and optim.py).
 EPOCH = 50_000  # the release's --n_train: an "epoch" is 50,000 images on every dataset
@@ -42,27 +43,19 @@ PORT = dict(conv1x1="lu_masked", edge_padding=False, net_actnorm=False, top_zero
             zero_conv_pad=1.0)
 
 
-def options(arg, path):
-  """The set of options in 'config.py:opt1,opt2', each 'adam' or 'port'."""
-  chosen = set((arg or "").split(",")) - {""}
-  if chosen - {"adam", "port"}:
-    raise ValueError(f"{path}:{arg}: the arguments are 'adam' and/or 'port', comma-separated.")
-  return chosen
-
-
 def get_config(arg=None):
-  chosen = options(arg, "configs/glow_cifar10.py")
+  arg = parse_arg(arg, adam=False, port=False, smoke=False)
   config = base_config("glow")
   config.model.update(levels=3, steps_per_level=32, width=512, coupling="affine",
                       learn_top=True, n_bits=8)
-  if "port" in chosen:
+  if arg.port:
     config.model.update(PORT)
   config.data.update(name="cifar10", shape=(32, 32, 3), eval_split="test")
   config.train.update(RECIPE)
-  if "adam" in chosen:
+  if arg.adam:
     config.train.optimizer = "adam"
   # The release trains until stopped (--epochs 1000000) and the paper states no
   # length; flowzoo's budget is 2,000 epochs of CIFAR-10 at batch 512.
   config.train.steps = 2_000 * EPOCH // BATCH
   config.checkpoint.every_steps = 5_000
-  return config
+  return smoke(config) if arg.smoke else config

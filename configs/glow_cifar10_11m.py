@@ -1,6 +1,6 @@
 """A Glow of about 11M parameters on CIFAR-10, for comparisons at MixerFlow's size.
 
-    python -m flowzoo.main --config=configs/glow_cifar10_11m.py[:adam][,port]
+    python -m flowzoo.main --config=configs/glow_cifar10_11m.py[:adam][,port][,smoke]
 
 MixerFlow's Table 1 (arXiv 2310.16777) compares against Glow rows of 11.02M
 parameters (3.51 bpd on CIFAR-10, 4.32 on ImageNet32), the small Glow of the
@@ -10,13 +10,11 @@ parameters (+1.8%); with ":port" (the PyTorch port's switches) 11,057,616 (+0.3%
 MixerFlow's own CIFAR-10 model has 11,358,342. Everything else is the release's
 CIFAR-10 run (configs/glow_cifar10.py).
 """
-import os
-
-from flowzoo.config import load_config
+from flowzoo.config import load_sibling, parse_arg, smoke
 
 
 def get_config(arg=None):
-  here = os.path.dirname(__file__)
-  config = load_config(os.path.join(here, "glow_cifar10.py") + (f":{arg}" if arg else ""))
+  arg = parse_arg(arg, adam=False, port=False, smoke=False)
+  config = load_sibling(__file__, "glow_cifar10.py", f"adam={arg.adam},port={arg.port}")
   config.model.update(levels=3, steps_per_level=8, width=512)
-  return config
+  return smoke(config) if arg.smoke else config

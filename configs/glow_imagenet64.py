@@ -1,19 +1,17 @@
 """Glow on ImageNet 64x64 (van den Oord's downsampled ImageNet), the openai/glow release's run.
 
-    python -m flowzoo.main --config=configs/glow_imagenet64.py[:adam][,port]
+    python -m flowzoo.main --config=configs/glow_imagenet64.py[:adam][,port][,smoke]
 
 README command: train.py --problem imagenet-oord --image_size 64 --n_level 4 --depth 48
 --flow_permutation 2 --flow_coupling 1 --learntop --lr 0.001 --n_bits_x 8; the paper's
 appendix table of hyperparameters: batch 128, L = 4, K = 48, affine; 3.81 bpd (Table 2).
 """
-import os
-
-from flowzoo.config import load_config
+from flowzoo.config import load_sibling, parse_arg, smoke
 
 
 def get_config(arg=None):
-  here = os.path.dirname(__file__)
-  config = load_config(os.path.join(here, "glow_cifar10.py") + (f":{arg}" if arg else ""))
+  arg = parse_arg(arg, adam=False, port=False, smoke=False)
+  config = load_sibling(__file__, "glow_cifar10.py", f"adam={arg.adam},port={arg.port}")
   config.model.update(levels=4, steps_per_level=48)  # --n_level 4 --depth 48
   config.data.update(name="downsampled_imagenet/64x64", shape=(64, 64, 3),
                      eval_split="validation")
@@ -24,4 +22,4 @@ def get_config(arg=None):
   # flowzoo's budget: 1,000,000 steps of 128 images, about 100 passes over ImageNet.
   config.train.steps = 1_000_000
   config.eval.batch_size = 128
-  return config
+  return smoke(config) if arg.smoke else config

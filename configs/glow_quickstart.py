@@ -7,10 +7,11 @@ coupling networks of width 32 on 32x32x3 shapes (100,524 parameters); the releas
 Adamax with a shorter warmup and a cosine decay so a short run ends converged. On 2
 CPU cores: 400 steps in about 3 minutes, test bpd 4.70.
 """
-from flowzoo.config import base_config
+from flowzoo.config import base_config, parse_arg
 
 
 def get_config(arg=None):
+  parse_arg(arg)  # no options: refuses any argument
   config = base_config("glow")
   config.model.update(levels=2, steps_per_level=4, width=32)
   config.data.update(name="flowzoo_shapes/rgb", shape=(32, 32, 3))

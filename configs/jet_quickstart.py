@@ -7,10 +7,11 @@ channel, one spatial, in turn) of a one-block ViT of width 64, on 8x8 tokens of
 4x4x3 pixels; the optimizer of the Jet release (configs/jet_imagenet64.py) with a
 larger learning rate for its 600 steps of 32 images (about 0.2 s a step unloaded).
 """
-from flowzoo.config import base_config
+from flowzoo.config import base_config, parse_arg
 
 
 def get_config(arg=None):
+  parse_arg(arg)  # no options: refuses any argument
   config = base_config("jet")
   config.model.update(patch_size=4, num_couplings=6, vit_depth=1, width=64, num_heads=2,
                       kinds=("channels", "channels", "spatial"),

@@ -1,17 +1,12 @@
 """MixerFlow on ImageNet64 (English, Kirchler, Lippert; arXiv 2310.16777): 3.92 bpd with 18.90M parameters (Table 1).
 
-    python -m flowzoo.main --config=configs/mixerflow_imagenet64.py
+    python -m flowzoo.main --config=configs/mixerflow_imagenet64.py[:smoke]
+
+Table 9's imagenet64 column (configs/mixerflow_table9.py).
 """
-from flowzoo.config import base_config
+from flowzoo.config import load_sibling, parse_arg
 
 
 def get_config(arg=None):
-  config = base_config("mixerflow")
-  # Table 9, column ImageNet64: patch size, hidden width, shift, linear block, lr,
-  # betas, steps, batch. 30 layers with a shift layer every 4th and 4 flow layers
-  # per mixing flow are the defaults (appendix A); grad clip 5.0 (appendix A).
-  config.model.update(patch_size=8, hidden=128, shift=2, linear="lu")
-  config.data.update(name="downsampled_imagenet/64x64", shape=(64, 64, 3), eval_split="validation")
-  config.train.update(batch_size=200, steps=400_000, optimizer="adam", lr=5e-4,
-                      b1=0.9, b2=0.999, schedule="cosine", grad_clip=5.0)
-  return config
+  arg = parse_arg(arg, smoke=False)
+  return load_sibling(__file__, "mixerflow_table9.py", f"dataset=imagenet64,smoke={arg.smoke}")

@@ -2,6 +2,7 @@
 
     python -m flowzoo.main --config=configs/tarflow_imagenet64.py             # likelihood, 2.99 bpd
     python -m flowzoo.main --config=configs/tarflow_imagenet64.py:generation  # class-conditional
+    python -m flowzoo.main --config=configs/tarflow_imagenet64.py:smoke       # a minute on CPU
 
 The likelihood run (README.md:44-48, "Unconditional ImageNet64 density modelling"):
 patch 2, width 768, 8 flows of 8 layers, uniform dequantization, float32, batch 256,
@@ -23,7 +24,7 @@ weight decay 1e-4, lr 1e-4 after a linear warm-up of one epoch, cosine decay (to
 in the release, to 0 here), no gradient clipping, no EMA. The release trains the
 Gaussian-noise runs in bf16 autocast (train.py:97-99).
 """
-from flowzoo.config import base_config
+from flowzoo.config import base_config, parse_arg, smoke
 
 IMAGENET64_TRAIN = 1_281_149  # downsampled_imagenet/64x64's train split
 IMAGENET_TRAIN = 1_281_167    # ImageNet-1k (imagenet2012)'s train split
@@ -40,19 +41,17 @@ def release_recipe(config, *, batch_size, epochs, train_images):
 
 
 def get_config(arg=None):
+  arg = parse_arg(arg, generation=False, smoke=False)
   config = base_config("tarflow")
   config.model.update(patch_size=2, width=768, num_flows=8, layers_per_flow=8)
   config.data.update(shape=(64, 64, 3), eval_split="validation")
-  if arg == "generation":
+  if arg.generation:
     config.model.update(num_classes=1000, noise="gaussian", noise_std=0.05)
     config.data.update(name="imagenet2012", resize="center_crop", labels=True)
     config.train.label_dropout = 0.1  # README.md:56-60: --drop_label 0.1
     release_recipe(config, batch_size=256, epochs=200, train_images=IMAGENET_TRAIN)
-  elif arg:
-    raise ValueError(f"configs/tarflow_imagenet64.py:{arg}: the argument is 'generation' "
-                     "or none.")
   else:
     config.model.update(noise="uniform")
     config.data.update(name="downsampled_imagenet/64x64")
     release_recipe(config, batch_size=256, epochs=100, train_images=IMAGENET64_TRAIN)
-  return config
+  return smoke(config) if arg.smoke else config

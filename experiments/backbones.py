@@ -10,13 +10,10 @@ MixerFlow's 11.36M parameters, each backbone with its own paper's recipe).
 Table 1 compares MixerFlow (3.46 bpd, 11.34M) with Glow (3.51, 11.02M); Jet and
 DenseFlow join at the same size. The other experiments start from these configs.
 """
-import os
-
-from flowzoo.config import load_config
+from flowzoo.config import load_sibling
 
 BACKBONES = ("mixerflow", "glow", "jet", "denseflow")
 SCALES = ("toy", "paper")
-_CONFIGS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "configs")
 
 
 def parse(arg, default_backbone="mixerflow"):
@@ -29,14 +26,14 @@ def parse(arg, default_backbone="mixerflow"):
   return scale, backbone
 
 
-def _file(name, arg=None):
-  return load_config(os.path.join(_CONFIGS, name) + (f":{arg}" if arg else ""))
+def _file(name):
+  return load_sibling(__file__, f"../configs/{name}")
 
 
 def toy(backbone):
   """The backbone's quickstart at about 0.1M parameters, 200 steps of batch 32."""
   if backbone == "mixerflow":
-    config = _file("quickstart.py")
+    config = _file("mixerflow_quickstart.py")
     config.model.update(num_layers=4, hidden=24)       # 104,448
   elif backbone == "glow":
     config = _file("glow_quickstart.py")               # 100,524

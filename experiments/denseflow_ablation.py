@@ -10,15 +10,11 @@ dense intra-module coupling alone (3.14), with augmentation (3.08), everything
 toy DenseFlow; its Glow coupling network is as wide as the toy Glow's.
 The argument is SCALE[,ROW].
 """
-import os
-
-from flowzoo.config import load_config
+from flowzoo.config import load_sibling
 
 SCALES = ("toy", "paper")
 ROWS = range(1, 7)
 SWITCHES = ("augmentation", "conditioned_noise", "coupling_net")
-_HERE = os.path.dirname(os.path.abspath(__file__))
-_ROW_FILE = os.path.join(_HERE, "..", "configs", "denseflow_45_6.py")
 
 
 def parse(arg):
@@ -31,14 +27,13 @@ def parse(arg):
 
 def get_config(arg=None):
   scale, row = parse(arg)
-  paper = load_config(f"{_ROW_FILE}:{row}")
+  paper = load_sibling(__file__, "../configs/denseflow_45_6.py", f"row={row}")
   if scale == "paper":
     return paper
-  config = load_config(os.path.join(_HERE, "backbones.py") + ":toy,denseflow")
+  config = load_sibling(__file__, "backbones.py", "toy,denseflow")
   config.model.update({k: paper.model[k] for k in SWITCHES})
   if config.model.coupling_net == "glow":
-    config.model.coupling_width = load_config(
-        os.path.join(_HERE, "backbones.py") + ":toy,glow").model.width
+    config.model.coupling_width = load_sibling(__file__, "backbones.py", "toy,glow").model.width
   return config
 
 

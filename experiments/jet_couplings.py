@@ -13,9 +13,7 @@ ViT depth 2 and width 512, 200 epochs (configs/jet_imagenet64.py). 'toy' runs th
 ratios all spatial, 1:1, 4:1 and all channel, mix only, in both modes, on
 experiments/backbones.py's toy Jet with 10 couplings, so that 4:1 has two spatial ones.
 """
-import os
-
-from flowzoo.config import load_config
+from flowzoo.config import load_sibling
 from flowzoo.models import jet
 
 SCALES = ("toy", "paper")
@@ -27,7 +25,6 @@ SPATIAL = {
     "checkerboard": ("checkerboard", "checkerboard-inv"),
     "mix": jet.SPATIAL_PATTERNS,
 }
-_HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def get_config(arg=None):
@@ -35,8 +32,8 @@ def get_config(arg=None):
   if scale not in SCALES:
     raise ValueError(f"config argument {arg!r}: choose one of {SCALES}.")
   if scale == "paper":
-    return load_config(os.path.join(_HERE, "..", "configs", "jet_imagenet64.py"))
-  config = load_config(os.path.join(_HERE, "backbones.py") + ":toy,jet")
+    return load_sibling(__file__, "../configs/jet_imagenet64.py")
+  config = load_sibling(__file__, "backbones.py", "toy,jet")
   config.model.num_couplings = 10
   return config
 

@@ -9,18 +9,15 @@ shift layers (3.58); and the full model (3.46, Table 1). Every other setting is
 the paper's CIFAR-10 model (Table 9), or at toy scale experiments/backbones.py's toy
 MixerFlow, whose depth doubles the same way.
 """
-import os
-
-from flowzoo.config import load_config
+from flowzoo.config import load_sibling
 
 SCALES = ("toy", "paper")
-_HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def get_config(arg=None):
   if (arg or "toy") not in SCALES:
     raise ValueError(f"config argument {arg!r}: choose one of {SCALES}.")
-  return load_config(os.path.join(_HERE, "backbones.py") + f":{arg or 'toy'},mixerflow")
+  return load_sibling(__file__, "backbones.py", f"{arg or 'toy'},mixerflow")
 
 
 def get_sweep(arg=None):

@@ -33,10 +33,8 @@ configs/maf_mnist.py and configs/maf_cifar10.py.
 MAF alone on the embedded grayscale flowzoo_shapes, each at experiments/backbones.py's
 toy size and recipe. The argument is SCALE[,BASE].
 """
-import os
-
 from flowzoo import models
-from flowzoo.config import load_config
+from flowzoo.config import load_sibling
 
 SCALES = ("toy", "paper")
 BASES = {
@@ -47,8 +45,6 @@ BASES = {
 # Table 8's rows by flowzoo's config.model.flow_layer.
 TABLE8 = {"affine": "mlp_coupling", "kan": "kan_coupling", "spline": "spline_coupling",
           "maf": "maf"}
-_HERE = os.path.dirname(os.path.abspath(__file__))
-_CONFIGS = os.path.join(_HERE, "..", "configs")
 
 
 def parse(arg):
@@ -62,7 +58,7 @@ def parse(arg):
 
 
 def _file(name):
-  return load_config(os.path.join(_CONFIGS, name))
+  return load_sibling(__file__, f"../configs/{name}")
 
 
 def paper(base):
@@ -80,7 +76,7 @@ def paper(base):
 
 
 def toy(base):
-  config = load_config(os.path.join(_HERE, "backbones.py") + ":toy,mixerflow")
+  config = load_sibling(__file__, "backbones.py", "toy,mixerflow")
   config.data.update(name="flowzoo_shapes/gray", shape=(32, 32, 1))
   if base == "maf":
     # 2 MADEs of one layer of 16 on the 1024 pixels: 106,528 parameters.

@@ -13,15 +13,11 @@ paper's Glow here is its large one (44.24M: configs/glow_cifar10.py), beside
 MixerFlow's 11.43M. At toy scale both are experiments/backbones.py's toy models.
 The argument is SCALE[,BACKBONE].
 """
-import os
-
-from flowzoo.config import load_config
+from flowzoo.config import load_sibling
 
 BACKBONES = ("mixerflow", "glow")
 CORRUPTIONS = ("none", "local_shuffle", "global_shuffle")
 SCALES = ("toy", "paper", "paper_imagenet32")
-_HERE = os.path.dirname(os.path.abspath(__file__))
-_CONFIGS = os.path.join(_HERE, "..", "configs")
 
 
 def parse(arg):
@@ -36,13 +32,12 @@ def parse(arg):
 def get_config(arg=None):
   scale, backbone = parse(arg)
   if scale == "toy":
-    config = load_config(os.path.join(_HERE, "backbones.py") + f":toy,{backbone}")
+    config = load_sibling(__file__, "backbones.py", f"toy,{backbone}")
   elif backbone == "glow":
     name = "glow_cifar10.py" if scale == "paper" else "glow_imagenet32.py"
-    config = load_config(os.path.join(_CONFIGS, name))
+    config = load_sibling(__file__, f"../configs/{name}")
   else:
-    spec = os.path.join(_HERE, "backbones.py")
-    config = load_config(spec + ":paper,mixerflow")
+    config = load_sibling(__file__, "backbones.py", "paper,mixerflow")
     if scale == "paper_imagenet32":
       config.data.update(name="downsampled_imagenet/32x32", eval_split="validation")
       config.train.steps = 500_000  # MixerFlow Table 9, ImageNet32

@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
+CONFIGS = REPO / "configs"  # config files, wherever the tests run from
 
 ENV = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
 _XLA_FLAGS = os.environ.get("XLA_FLAGS", "").replace(

@@ -14,7 +14,7 @@ def main(port, num_processes, process_id, out):
   if num_processes > 1:
     jax.distributed.initialize(f"localhost:{port}", num_processes, process_id)
   from flowzoo import config as config_lib, models, optim, train
-  config = config_lib.load_config("configs/quickstart.py")
+  config = config_lib.load_config("configs/mixerflow_quickstart.py")  # cwd: the repository
   config.model.update(num_layers=1, hidden=8, flow_layers=2, shift=0)  # the smallest compile
   model = models.build_model(config)
   tx = optim.make(config.train)

@@ -8,7 +8,7 @@ import flowzoo
 from flowzoo import checkpoint, config as config_lib
 from tests import commands
 
-QUICKSTART = "python -m flowzoo.main --config=configs/quickstart.py"
+QUICKSTART = "python -m flowzoo.main --config=configs/mixerflow_quickstart.py"
 
 
 def refused(command, *expected):
@@ -46,7 +46,7 @@ def test_an_unknown_dataset_says_how_to_list_names_without_listing_them(tmp_path
 
 
 def test_a_workdir_of_another_model_is_named_by_model_name(tmp_path):
-  checkpoint.save_config(tmp_path, flowzoo.load_config("configs/jet_quickstart.py"))
+  checkpoint.save_config(tmp_path, flowzoo.load_config(f"{commands.CONFIGS}/jet_quickstart.py"))
   refused(f"{QUICKSTART} --workdir={tmp_path}", "config.model.name='jet'")
 
 
@@ -65,7 +65,7 @@ def test_sample_refuses_bad_flags(flag, expected, tmp_path):
     ("sample.temperature", -0.1), ("sample.temperature", math.nan), ("checkpoint.keep", 0),
     ("train.max_consecutive_skips", 0), ("train.progress_every_seconds", -1.0)])
 def test_every_trainer_number_is_checked(dotted, value):
-  config = flowzoo.load_config("configs/quickstart.py")
+  config = flowzoo.load_config(f"{commands.CONFIGS}/mixerflow_quickstart.py")
   section, field = dotted.split(".")
   config[section][field] = value
   with pytest.raises(ValueError, match=f"config.{dotted}="):
@@ -73,7 +73,7 @@ def test_every_trainer_number_is_checked(dotted, value):
 
 
 def test_the_configs_as_shipped_are_valid():
-  config_lib.validate(flowzoo.load_config("configs/quickstart.py"))
-  config = flowzoo.load_config("configs/quickstart.py")
+  config_lib.validate(flowzoo.load_config(f"{commands.CONFIGS}/mixerflow_quickstart.py"))
+  config = flowzoo.load_config(f"{commands.CONFIGS}/mixerflow_quickstart.py")
   config.train.update(grad_clip=0.0, warmup_steps=0, b1=0.0)  # the edges are allowed
   config_lib.validate(config)

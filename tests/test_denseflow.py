@@ -18,6 +18,7 @@ from flowzoo.models import denseflow
 from flowzoo.nets.dense import (BatchNorm, DequantizationContext, ResidualDenseNet,
                                 iterative_pinv)
 from tests.cases_denseflow import NET
+from tests.commands import CONFIGS
 
 
 def _count(config):
@@ -29,11 +30,11 @@ def _count(config):
 
 def test_denseflow_74_10_has_the_released_parameter_count():
   # Counted from the release's modules: 128,251,510 in the flow + 2,395,784 in q(u | x).
-  assert _count(fz_config.load_config("configs/denseflow_cifar10.py")) == (130_647_294, 2_395_784)
+  assert _count(fz_config.load_config(f"{CONFIGS}/denseflow_cifar10.py")) == (130_647_294, 2_395_784)
 
 
 def test_denseflow_45_6_and_its_ablation_rows():
-  config = fz_config.load_config("configs/denseflow_45_6.py")
+  config = fz_config.load_config(f"{CONFIGS}/denseflow_45_6.py")
   assert _count(config) == (75_020_522, 2_395_784)
   config.model.conditioned_noise = False  # Table 4 row 5: no g networks
   assert _count(config)[0] == 75_020_522 - 1_198_152
@@ -181,7 +182,7 @@ def test_importance_weighted_bound_tightens_with_k_and_samples_have_the_data_sha
     ("dequant_depth", 0, "at least 1"),
 ])
 def test_validate_names_the_field(field, value, message):
-  config = fz_config.load_config("configs/denseflow_cifar10.py")
+  config = fz_config.load_config(f"{CONFIGS}/denseflow_cifar10.py")
   config.model[field] = value
   with pytest.raises(ValueError, match=f"config.model.{field}=.*{message}"):
     models.validate(config)

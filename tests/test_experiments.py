@@ -9,6 +9,7 @@ import pytest
 
 import flowzoo
 from flowzoo import models, sweep
+from tests.commands import CONFIGS
 
 EXPERIMENTS = os.path.join(os.path.dirname(__file__), "..", "experiments")
 
@@ -58,7 +59,7 @@ def test_members_switch_what_their_table_row_says():
   for scale in ("toy", "paper"):
     rows = _plan("denseflow_ablation", scale)
     for row in range(1, 7):
-      paper = flowzoo.load_config(f"configs/denseflow_45_6.py:{row}").model
+      paper = flowzoo.load_config(f"{CONFIGS}/denseflow_45_6.py:{row}").model
       got = rows[f"row{row}"].model
       assert (got.augmentation, got.conditioned_noise, got.coupling_net) == (
           paper.augmentation, paper.conditioned_noise, paper.coupling_net)

@@ -12,6 +12,7 @@ from scipy import ndimage
 
 import flowzoo
 from flowzoo import config as config_lib, data, fid, inception, models
+from tests.commands import CONFIGS
 
 SIZE = 75  # Inception's smallest input: the properties hold at any size, 299 is slow here
 
@@ -126,7 +127,7 @@ def test_weights_are_read_by_their_torch_names(tmp_path, random_inception):
 @pytest.fixture(scope="module")
 def tiny(shapes_data_dir, tmp_path_factory, random_inception):
   """A small model, its initial variables, and a config measuring FID with random weights."""
-  config = flowzoo.load_config("configs/quickstart.py")
+  config = flowzoo.load_config(f"{CONFIGS}/mixerflow_quickstart.py")
   config.model.update(num_layers=1, hidden=8, flow_layers=2, shift=0)
   config.data.data_dir = shapes_data_dir
   config.data.eval_split = "test[:40]"
@@ -179,7 +180,7 @@ def test_fid_fields_are_checked_before_anything_runs(tiny):
 
 
 def test_an_old_runs_config_gets_the_new_fields_but_keeps_its_model():
-  saved = flowzoo.load_config("configs/quickstart.py").to_dict()
+  saved = flowzoo.load_config(f"{CONFIGS}/mixerflow_quickstart.py").to_dict()
   for key in [k for k in saved["eval"] if k.startswith("fid_")]:
     del saved["eval"][key]
   saved["model"]["hidden"] = 8

@@ -17,6 +17,7 @@ from flowzoo.bijectors import spline
 from flowzoo.models import count_config_params, count_params
 from flowzoo.nets import KAN, MADE, KANLayer, ResMLP
 from flowzoo.nets.kan import bspline_basis
+from tests.commands import CONFIGS
 
 EXPERIMENT = os.path.join(os.path.dirname(__file__), "..", "experiments",
                           "mixerflow_flow_layers.py")
@@ -53,7 +54,7 @@ def test_members_are_the_tables_models(paper_plan):
     assert (config.data.name, tuple(config.data.shape)) == ("mnist", (28, 28, 1))
     assert (config.model.shift, config.model.hidden, config.model.linear) == (1, 64, "rlu")
   mnist = paper_plan["table3-mixerflow_maf_mnist"]
-  assert mnist.to_dict() == flowzoo.load_config("configs/mixerflow_mnist.py").to_dict()
+  assert mnist.to_dict() == flowzoo.load_config(f"{CONFIGS}/mixerflow_mnist.py").to_dict()
   cifar = paper_plan["table3-mixerflow_maf_cifar10"]
   assert (cifar.data.name, cifar.model.flow_layer, cifar.model.hidden) == ("cifar10", "maf", 128)
   assert {paper_plan[f"table3-maf_{d}"].model.name for d in ("mnist", "cifar10")} == {"maf"}
@@ -62,7 +63,7 @@ def test_members_are_the_tables_models(paper_plan):
 
 
 def test_mixerflow_mnist_is_table9s_mnist_column():
-  config = flowzoo.load_config("configs/mixerflow_mnist.py")
+  config = flowzoo.load_config(f"{CONFIGS}/mixerflow_mnist.py")
   m, t = config.model, config.train
   assert (m.flow_layer, m.num_layers, m.patch_size, m.hidden, m.shift, m.linear) == (
       "maf", 30, 4, 64, 0, "rlu")
@@ -73,7 +74,7 @@ def test_mixerflow_mnist_is_table9s_mnist_column():
 def test_mnist_config_reads_mnist_through_tfds(tmp_path):
   import tensorflow_datasets as tfds
   from flowzoo import data
-  config = flowzoo.load_config("configs/mixerflow_mnist.py")
+  config = flowzoo.load_config(f"{CONFIGS}/mixerflow_mnist.py")
   config.data.data_dir = str(tmp_path)
   with tfds.testing.mock_data(num_examples=16):  # no download
     datasets = data.get_datasets(config.data, global_batch_size=8, eval_batch_size=8,
@@ -86,7 +87,7 @@ def test_mnist_config_reads_mnist_through_tfds(tmp_path):
     ("flow_layer", "glow"), ("spline_bins", 0), ("spline_bound", 0.0), ("kan_grid", 0),
     ("kan_order", 0)])
 def test_mixerflow_validate_names_the_field(field, value):
-  config = flowzoo.load_config("configs/mixerflow_mnist.py")
+  config = flowzoo.load_config(f"{CONFIGS}/mixerflow_mnist.py")
   config.model[field] = value
   with pytest.raises(ValueError, match=rf"config\.model\.{field}={value!r}"):
     flowzoo.build_model(config)
@@ -95,7 +96,7 @@ def test_mixerflow_validate_names_the_field(field, value):
 @pytest.mark.parametrize("field,value", [
     ("num_mades", 0), ("hidden", ()), ("hidden", (64, 0)), ("scale", "tanh")])
 def test_maf_validate_names_the_field(field, value):
-  config = flowzoo.load_config("configs/maf_mnist.py")
+  config = flowzoo.load_config(f"{CONFIGS}/maf_mnist.py")
   config.model[field] = value
   with pytest.raises(ValueError, match=rf"config\.model\.{field}="):
     flowzoo.build_model(config)
@@ -103,7 +104,7 @@ def test_maf_validate_names_the_field(field, value):
 
 def test_maf_baseline_parameter_count():
   # MAF (5) on 784 pixels: 5 MADEs [784 -> 1024 -> 1024 -> 1568] and 5 ActNorms.
-  config = flowzoo.load_config("configs/maf_mnist.py")
+  config = flowzoo.load_config(f"{CONFIGS}/maf_mnist.py")
   made = 784 * 1024 + 1024 + 1024 * 1024 + 1024 + 1024 * 1568 + 1568
   n = count_config_params(config)
   assert n == 5 * (made + 2 * 784) == 17_311_040

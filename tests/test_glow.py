@@ -18,20 +18,11 @@ from flowzoo.config import load_config
 from flowzoo.models import glow
 from flowzoo.nets import ZeroConv
 from tests import properties
-
-CONFIGS = os.path.join(os.path.dirname(__file__), "..", "configs")
+from tests.commands import CONFIGS
 
 
 def config(spec):
-  return load_config(os.path.join(CONFIGS, spec))
-
-
-def count(cfg):
-  """Trainable parameters of a config's model, from shapes only."""
-  model = models.build_model(cfg)
-  images = jax.ShapeDtypeStruct((1, *cfg.data.shape), jnp.uint8)
-  return models.count_params(
-      jax.eval_shape(lambda x: models.init_model(model, jax.random.key(0), x), images))
+  return load_config(f"{CONFIGS}/{spec}")
 
 
 def tiny(**kw):
@@ -61,7 +52,7 @@ def test_release_count():
 
 
 def test_port_count():
-  """rosinality/glow-pytorch has 44,095,536 (REFERENCE.md): its switches (LU stored as
+  """rosinality/glow-pytorch has 44,095,536: its switches (LU stored as
   masked whole L and U matrices, no edge padding, biases in the network, a top prior
   over c channels of zeros) must match it to the parameter."""
   cfg = config("glow_cifar10.py:port")

@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+from tests.commands import REPO
+
 
 def _free_port():
   with socket.socket() as s:
@@ -21,7 +23,7 @@ def test_two_processes_match_one_process(tmp_path):
   runs = [(2, 0), (2, 1), (1, 0)]
   procs = [subprocess.Popen(
       [sys.executable, "-m", "tests.multiprocess_worker", str(port), str(n), str(i),
-       str(tmp_path / f"{n}-{i}.json")], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+       str(tmp_path / f"{n}-{i}.json")], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
       for n, i in runs]
   for p in procs:
     out, _ = p.communicate(timeout=600)

@@ -31,7 +31,7 @@ def photo_crops():
 
 
 def test_quickstart_mixerflow_is_stable_on_photo_crops():
-  config = flowzoo.load_config(str(ROOT / "configs/quickstart.py"))
+  config = flowzoo.load_config(str(ROOT / "configs/mixerflow_quickstart.py"))
   config.model.shift = 0  # one mixer layer to compile, the quickstart's depth to run
   model = models.build_model(config)
   tx = optim.make(config.train)

@@ -11,7 +11,7 @@ from PIL import Image
 
 import flowzoo
 from flowzoo import checkpoint, data, flops, records, sweep
-from tests.commands import ENV
+from tests.commands import CONFIGS, ENV
 
 TINY = {"train.steps": 3, "model.num_layers": 2, "model.shift": 0, "model.flow_layers": 1,
         "model.hidden": 8, "eval.batch_size": 400, "train.batch_size": 16, "train.warmup_steps": 1, "sample.num": 4}
@@ -61,7 +61,7 @@ def sweep_file(tmp_path_factory, data_dir):
       from flowzoo.config import load_config
 
       def get_config(arg=None):
-        config = load_config("configs/quickstart.py")
+        config = load_config({str(CONFIGS / "mixerflow_quickstart.py")!r})
         config.data.data_dir = {str(data_dir)!r}
         return config
 
@@ -124,7 +124,7 @@ def test_rerun_skips_finished_members(finished_sweep, sweep_file):
 
 
 def test_finished_means_the_trainer_reported_the_last_step(tmp_path):
-  config = flowzoo.load_config("configs/quickstart.py")
+  config = flowzoo.load_config(f"{CONFIGS}/mixerflow_quickstart.py")
   config.train.steps = 7
   workdir = tmp_path / "run"
   (workdir / "checkpoints" / "7").mkdir(parents=True)

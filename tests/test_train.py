@@ -11,12 +11,13 @@ from PIL import Image
 
 import flowzoo
 from flowzoo import data, models, optim, train
+from tests.commands import CONFIGS
 
 STEPS = 4
 
 
 def tiny_config(data_dir, **model):
-  config = flowzoo.load_config("configs/quickstart.py")
+  config = flowzoo.load_config(f"{CONFIGS}/mixerflow_quickstart.py")
   config.model.update(num_layers=1, hidden=8, flow_layers=2, shift=0, **model)
   config.data.data_dir = str(data_dir)
   config.train.update(batch_size=16, steps=STEPS, warmup_steps=1, log_every=2)

@@ -100,13 +100,13 @@ def default_run(root):
 
 
 def test_the_readme_opens_with_the_quickstart():
-  assert readme_command() == "python -m flowzoo.main --config=configs/quickstart.py"
+  assert readme_command() == "python -m flowzoo.main --config=configs/mixerflow_quickstart.py"
 
 
 def test_main_with_the_default_workdir(root, default_run):
   cwd, _ = root
   workdir = said(default_run, "workdir")
-  assert workdir.parent == cwd / "runs" and workdir.name.startswith("quickstart-")
+  assert workdir.parent == cwd / "runs" and workdir.name.startswith("mixerflow_quickstart-")
   result = assert_finished_run(workdir, cwd / "runs" / "leaderboard")
   # The closing lines say what the number is, and where everything went.
   assert f"test bpd {result['bpd']:.4f}" in default_run
@@ -198,7 +198,7 @@ def test_sweep_under_a_relative_root(root, relative_run):
   (cwd / "tiny_sweep.py").write_text(
       "from flowzoo.config import load_config\n"
       "def get_config(arg=None):\n"
-      "  return load_config('configs/quickstart.py')\n"
+      "  return load_config('configs/mixerflow_quickstart.py')\n"
       "def get_sweep(arg=None):\n"
       f"  return [{{'name': 'one', {SIZE_DICT}}}]\n")
   command = ("python -m flowzoo.sweep --config=tiny_sweep.py --workdir_root=runs/sw "

@@ -129,7 +129,7 @@ class MixerFlow(ImageFlow):
   # (appendix D); soft-clamped exp is one, and the identity at zero as the paper's identity
   # initialisation (section 4) asks. Its bound, e^2 per coupling, compounds over depth: on
   # natural-photo crops a 6-layer model diverged with it by step 17 (issue 10), which is why
-  # configs/quickstart.py takes Jet's sigmoid2 (<= 2, the identity at zero) instead.
+  # configs/mixerflow_quickstart.py takes Jet's sigmoid2 (<= 2, the identity at zero) instead.
   scale: str = "exp_clamp"
   flow_layer: str = "affine"
   spline_bins: int = 4

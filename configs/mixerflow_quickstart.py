@@ -1,12 +1,13 @@
 """The main job: a small MixerFlow on the embedded flowzoo_shapes dataset, offline.
 
 Trains, evaluates, checkpoints, samples and writes a leaderboard record in about
-3 minutes on 2 CPU cores:  python -m flowzoo.main --config=configs/quickstart.py
+3 minutes on 2 CPU cores:  python -m flowzoo.main --config=configs/mixerflow_quickstart.py
 """
-from flowzoo.config import base_config
+from flowzoo.config import base_config, parse_arg
 
 
 def get_config(arg=None):
+  parse_arg(arg)  # no options: refuses any argument
   config = base_config("mixerflow")
   config.model.update(patch_size=4, num_layers=6, hidden=64, shift=1, shift_every=3, flow_layers=2)
   # Jet's coupling scale 2 sigmoid(h) (arXiv 2412.15129, section 3): the identity at zero,
