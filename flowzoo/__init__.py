@@ -17,8 +17,6 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
-__version__ = "0.1.0"
-
 # The Python API, imported when first used: `python -m flowzoo.leaderboard` and
 # the records it reads need neither JAX nor TensorFlow, whose imports take
 # seconds and most of a gigabyte.
@@ -34,6 +32,9 @@ __all__ = sorted(_API)
 
 
 def __getattr__(name):
+  if name == "__version__":  # The installed distribution's, as every record says it.
+    from flowzoo import records  # pylint: disable=g-import-not-at-top
+    return records.flowzoo_version()
   if name in _API:
     return getattr(importlib.import_module(_API[name]), name)
   raise AttributeError(f"module 'flowzoo' has no attribute {name!r}")

@@ -1,12 +1,21 @@
-"""A run's directory: Orbax checkpoints of the train state, its config and its result.
+"""A run's directory: its layout, Orbax checkpoints of the train state, its config and result.
 
-The workdir holds config.json (the config the run was started with),
-checkpoints/<step>/ written by an Orbax CheckpointManager, which writes each
-checkpoint under a temporary name and renames it when complete, so a pre-empted
-save never leaves a checkpoint that looks finished, and, once the run has been
-evaluated and reported, result.json: what a second invocation prints instead of
-doing the work again. A run that started from released weights (flowzoo.convert)
-also holds weights.json: where they came from, which every record of it repeats.
+Every file of a workdir is named here and nowhere else:
+
+  config.json          the config the run was started with (`config_path`)
+  checkpoints/<step>/  Orbax checkpoints (`step_path`); the CheckpointManager writes
+                       each under a temporary name and renames it when complete, so a
+                       pre-empted save never leaves a checkpoint that looks finished
+  result.json          once the run has been evaluated and reported: what a second
+                       invocation prints instead of doing the work again (`result_path`)
+  weights.json         for a run started from released weights (flowzoo.convert):
+                       where they came from, which every record of it repeats
+                       (`origin_path`)
+  samples_<step>.png   the sample grid of a step's checkpoint (`grid_path`)
+  sample_T<t>.png      flowzoo.sample's default output (`samples_path`)
+  tensorboard/         the trainer's metrics (`tensorboard_dir`)
+  train_time.json      the device time of each segment of the run (`train_time_path`)
+  sweep.log            a sweep member's output (`sweep_log_path`)
 """
 import json
 
@@ -28,6 +37,43 @@ def config_path(workdir):
   return epath.Path(workdir) / "config.json"
 
 
+def result_path(workdir):
+  return epath.Path(workdir) / "result.json"
+
+
+def origin_path(workdir):
+  return epath.Path(workdir) / "weights.json"
+
+
+def checkpoints_dir(workdir):
+  # Orbax (0.12 on) refuses a relative directory.
+  return epath.Path(paths.resolve(workdir)) / "checkpoints"
+
+
+def step_path(workdir, step):
+  return checkpoints_dir(workdir) / str(step)
+
+
+def grid_path(workdir, step):
+  return epath.Path(workdir) / f"samples_{step}.png"
+
+
+def samples_path(workdir, temperature):
+  return epath.Path(workdir) / f"sample_T{temperature}.png"
+
+
+def tensorboard_dir(workdir):
+  return epath.Path(workdir) / "tensorboard"
+
+
+def train_time_path(workdir):
+  return epath.Path(workdir) / "train_time.json"
+
+
+def sweep_log_path(workdir):
+  return epath.Path(workdir) / "sweep.log"
+
+
 def _write_atomically(path, text):
   path.parent.mkdir(parents=True, exist_ok=True)
   tmp = path.with_name(f".{path.name}.tmp")
@@ -37,10 +83,6 @@ def _write_atomically(path, text):
 
 def save_config(workdir, config):
   _write_atomically(config_path(workdir), config.to_json_best_effort(indent=2, sort_keys=True))
-
-
-def result_path(workdir):
-  return epath.Path(workdir) / "result.json"
 
 
 def save_result(workdir, result):
@@ -59,13 +101,12 @@ def finished_result(workdir, steps):
 
 def save_origin(workdir, origin):
   """Records where the run's starting weights came from (a dict, see flowzoo.convert)."""
-  _write_atomically(epath.Path(workdir) / "weights.json",
-                    json.dumps(origin, indent=2, sort_keys=True) + "\n")
+  _write_atomically(origin_path(workdir), json.dumps(origin, indent=2, sort_keys=True) + "\n")
 
 
 def load_origin(workdir):
   """Where the run's starting weights came from, or None for weights flowzoo initialised."""
-  path = epath.Path(workdir) / "weights.json"
+  path = origin_path(workdir)
   return json.loads(path.read_text()) if path.exists() else None
 
 
@@ -104,18 +145,12 @@ def check_same_run(workdir, config):
 
 def manager(workdir, keep):
   options = ocp.CheckpointManagerOptions(max_to_keep=keep, enable_async_checkpointing=True)
-  # Orbax (0.12 on) refuses a relative directory.
-  return ocp.CheckpointManager(epath.Path(paths.resolve(workdir)) / "checkpoints",
-                               options=options)
-
-
-def step_path(workdir, step):
-  return epath.Path(workdir) / "checkpoints" / str(step)
+  return ocp.CheckpointManager(checkpoints_dir(workdir), options=options)
 
 
 def latest_step(workdir):
   """The step of the latest checkpoint in workdir; FileNotFoundError when there is none."""
-  mngr = ocp.CheckpointManager(epath.Path(paths.resolve(workdir)) / "checkpoints")
+  mngr = ocp.CheckpointManager(checkpoints_dir(workdir))
   step = mngr.latest_step()
   mngr.close()
   if step is None:

@@ -21,10 +21,9 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
-from etils import epath
 from jax.sharding import NamedSharding, PartitionSpec as P
 
-from flowzoo import checkpoint, config as config_lib, console, cost, data, inception, models
+from flowzoo import checkpoint, config as config_lib, console, data, inception, models
 from flowzoo import paths, provenance, records
 from flowzoo.models.base import bits_per_dim
 
@@ -127,7 +126,7 @@ def evaluate_run(config, workdir, step=None):
          "split": config.data.eval_split}
   measured = {}
   if jax.process_index() == 0:  # The trainer's grid of this step, its speed, and FID.
-    grid = epath.Path(workdir) / f"samples_{step}.png"
+    grid = checkpoint.grid_path(workdir, step)
     measured = train.sample_grid(model, variables, config,
                                  train.grid_key(config.seed), grid)
     out["fid"] = measured["fid"]
@@ -136,24 +135,14 @@ def evaluate_run(config, workdir, step=None):
     trained = records.find_record(config.leaderboard.dir, workdir=workdir, steps=step,
                                   evaluated_by=None)
     trained = records.read_record(trained) if trained else {}
-    out["record"] = str(records.write_record(config.leaderboard.dir, dict(
-        model=config.model.name,
+    out["record"] = str(records.write_record(config.leaderboard.dir, records.run_record(
+        config, workdir, step, bpd=result["bpd"], images=result["count"], bound=bound,
+        train_bpd=None, params=num_params, dequantization=dequantization,
         config_file=(origin or {}).get("config_file") or str(checkpoint.config_path(workdir)),
-        config_arg=None, config=config.to_dict(),
-        config_hash=records.config_hash(config.to_dict()), dataset=config.data.name,
-        split=config.data.eval_split, corruption=config.data.corruption, bpd=result["bpd"],
-        images=result["count"],
-        bound=bound, train_bpd=None, params=num_params, steps=step,
-        examples_seen=step * config.train.batch_size, train_flops=trained.get("train_flops"),
-        train_flops_method=trained.get("train_flops_method"), wall_time_s=0.0,
-        devices=jax.device_count(), device_kind=cost.device_kind(),
-        device_hours=trained.get("device_hours"), dequantization=dequantization,
-        sample_grid=str(grid), **measured, **provenance.dataset_fields(config.data),
-        checkpoint=str(checkpoint.step_path(workdir, step)),
-        flowzoo_version=records.flowzoo_version(),
-        git_commit=records.git_commit(), date=records.utc_now(), workdir=workdir,
-        weights=origin, evaluated_by="flowzoo.evaluate",
-        eval_seconds=time.time() - started)))
+        config_arg=None, wall_time_s=0.0, train_flops=trained.get("train_flops"),
+        train_flops_method=trained.get("train_flops_method"),
+        device_hours=trained.get("device_hours"), sample_grid=str(grid), **measured,
+        evaluated_by="flowzoo.evaluate", eval_seconds=time.time() - started)))
   return out
 
 

@@ -1,8 +1,8 @@
 """Leaderboard records: the one writer and the one reader.
 
 A record is one JSON object, one file, per finished evaluation. The trainer and
-evaluator write them with `write_record`; `flowzoo.leaderboard` reads them with
-`read_records`. The directory is anything `etils.epath.Path` opens (a local
+evaluator build them with `run_record` and write them with `write_record`;
+`flowzoo.leaderboard` reads them with `read_records`. The directory is anything `etils.epath.Path` opens (a local
 folder, a shared disk, gs://...), so a team can point every run at one place.
 
 Concurrent writers never coordinate: every file gets a fresh name
@@ -22,10 +22,12 @@ Record schema (every field is required; "|null" marks where null is allowed):
   split               str  the evaluated split, e.g. 'test'.
   corruption          str|null  data corruption (e.g. 'global_shuffle').
   bpd                 float  bits per dimension on `split`; finite.
-  bound               str  which bound bpd is, `bound_name(k)`: 'elbo' for one
-                      dequantization sample, 'iwbo-K' for the
+  bound               str|null  which bound bpd is, `bound_name(k, dequantization)`:
+                      'elbo' for one dequantization sample, 'iwbo-K' for the
                       importance-weighted bound with K samples; 'exact' for
-                      a model of the discrete data itself (no dequantization).
+                      a model of the discrete data itself (no dequantization);
+                      null for a model of Gaussian-noised images, whose bpd
+                      bounds nothing discrete.
   train_bpd           float|null  bpd on training data at the end of training.
   params              int  number of trainable parameters.
   steps               int  optimizer steps taken.
@@ -146,6 +148,8 @@ def utc_now() -> str:
 
 
 def flowzoo_version() -> str | None:
+  """The version of the installed flowzoo (setup.py's); None for a source tree that was
+  never installed."""
   try:
     return importlib.metadata.version("flowzoo")
   except importlib.metadata.PackageNotFoundError:
@@ -169,6 +173,26 @@ def git_commit() -> str | None:
     return None
   commit = out.stdout.strip()
   return commit if re.fullmatch(r"[0-9a-f]{40,64}", commit) else None
+
+
+def run_record(config, workdir, step, **fields) -> dict:
+  """The record of the checkpoint of `step` in `workdir`, a run of `config`: the fields
+  that follow from the config, the workdir and this process (model, data, the config
+  and its hash, examples seen, devices, checkpoint, weights, version, commit, date),
+  and `fields`, what the trainer or the evaluator measured (bpd, bound, params, ...)."""
+  # pylint: disable=g-import-not-at-top (the leaderboard reads records without JAX)
+  import jax
+  from flowzoo import checkpoint, cost, provenance
+  config_dict = config.to_dict()
+  return dict(
+      model=config.model.name, config=config_dict, config_hash=config_hash(config_dict),
+      dataset=config.data.name, split=config.data.eval_split,
+      corruption=config.data.corruption, **provenance.dataset_fields(config.data),
+      steps=step, examples_seen=step * config.train.batch_size,
+      devices=jax.device_count(), device_kind=cost.device_kind(), workdir=str(workdir),
+      checkpoint=str(checkpoint.step_path(workdir, step)),
+      weights=checkpoint.load_origin(workdir), flowzoo_version=flowzoo_version(),
+      git_commit=git_commit(), date=utc_now(), **fields)
 
 
 def validate(record) -> None:

@@ -28,7 +28,7 @@ import numpy as np
 from absl import app, flags
 
 import flowzoo
-from flowzoo import console, data, images as image_lib, models, paths, train
+from flowzoo import checkpoint, console, data, images as image_lib, models, paths, train
 
 # Glow's 0.7 and DenseFlow's 0.8 (REFERENCE.md) between the mode (0) and the model (1).
 TEMPERATURES = ("0", "0.5", "0.7", "0.8", "1.0")
@@ -169,7 +169,7 @@ def write_samples(workdir, out):
   rng = jax.random.PRNGKey(_SEED.value)
   labels, guidance = conditioning(model, _NUM.value)
   images = train.sample(model, variables, _NUM.value, _TEMPERATURE.value, rng, labels, guidance)
-  out = out or os.path.join(workdir, f"sample_T{_TEMPERATURE.value}.png")
+  out = out or str(checkpoint.samples_path(workdir, _TEMPERATURE.value))
   image_lib.write_png(out, image_lib.grid(images, rows=_ROWS.value))
   console.say(f"{_NUM.value} samples at temperature {_TEMPERATURE.value} in {out}")
   if _TEMPERATURES.value:

@@ -19,7 +19,6 @@ from clu import metric_writers
 from etils import epath
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
-import flowzoo
 from flowzoo import checkpoint, config as config_lib, console, data, evaluate
 from flowzoo import cost, fid, flops, images as image_lib, models, optim, paths, provenance
 from flowzoo import records
@@ -170,7 +169,7 @@ def train_and_evaluate(config, workdir, *, stop_after_steps=None, config_file=No
     checkpoint.save_config(workdir, config)
   mngr = checkpoint.manager(workdir, config.checkpoint.keep)
   writer = metric_writers.create_default_writer(
-      str(workdir / "tensorboard"), just_logging=jax.process_index() > 0)
+      str(checkpoint.tensorboard_dir(workdir)), just_logging=jax.process_index() > 0)
   to_global = lambda batch: jax.tree.map(
       lambda x: jax.make_array_from_process_local_data(batch_sharding, x), batch)
 
@@ -207,7 +206,8 @@ def train_and_evaluate(config, workdir, *, stop_after_steps=None, config_file=No
   last = config.train.steps if stop_after_steps is None else min(stop_after_steps, config.train.steps)
   started = time.time()
   # Device-hours of every segment of the run, noted at each checkpoint (flowzoo.cost).
-  segment = cost.Segment(workdir, start, jax.device_count(), cost.device_kind())
+  segment = cost.Segment(checkpoint.train_time_path(workdir), start, jax.device_count(),
+                         cost.device_kind())
   train_bpd, init_bpd = None, None
   if config.eval.at_start and start == 0:
     init_bpd = run_eval("baseline at initialisation")["bpd"]
@@ -287,7 +287,7 @@ def train_and_evaluate(config, workdir, *, stop_after_steps=None, config_file=No
   bound = records.bound_name(config.eval.num_samples, dequantization)
   grid_path, measured = None, {}
   if jax.process_index() == 0:
-    grid_path = workdir / f"samples_{config.train.steps}.png"
+    grid_path = checkpoint.grid_path(workdir, config.train.steps)
     measured = sample_grid(model, state.variables, config, grid_key(config.seed),
                            grid_path)
   out = {"step": config.train.steps, "bpd": result["bpd"], "count": result["count"],
@@ -298,15 +298,20 @@ def train_and_evaluate(config, workdir, *, stop_after_steps=None, config_file=No
          "fid": measured.get("fid")}
   if config.leaderboard.dir and jax.process_index() == 0:
     # A run killed after writing its record, then restarted, finds it instead.
-    out["record"] = str(records.find_record(config.leaderboard.dir, workdir=str(workdir),
-                                            steps=config.train.steps, bound=bound)
-                        or records.write_record(config.leaderboard.dir, {
-                            **_record(config, config_file, out, step_fn, state, first,
-                                      wall_time=time.time() - started),
-                            **measured, "dequantization": dequantization,
-                            "device_hours": cost.device_hours(workdir),
-                            "workdir": str(workdir), "images": out["count"],
-                            "weights": checkpoint.load_origin(workdir)}))
+    found = records.find_record(config.leaderboard.dir, workdir=str(workdir),
+                                steps=config.train.steps, bound=bound)
+    if found is None:
+      wall_time = time.time() - started
+      file, _, arg = (config_file or "").partition(":")
+      found = records.write_record(config.leaderboard.dir, records.run_record(
+          config, workdir, config.train.steps, bpd=out["bpd"], images=out["count"],
+          bound=bound, train_bpd=train_bpd, params=num_params, dequantization=dequantization,
+          config_file=file or None, config_arg=arg or None, wall_time_s=wall_time,
+          train_flops=flops.flops(step_fn, state, first) * config.train.steps,
+          train_flops_method=flops.METHOD,
+          device_hours=cost.device_hours(checkpoint.train_time_path(workdir)),
+          sample_grid=out["sample_grid"], **measured))
+    out["record"] = str(found)
   if jax.process_index() == 0:
     checkpoint.save_result(workdir, out)
   writer.flush()
@@ -356,20 +361,3 @@ def sample_grid(model, variables, config, rng, path):
           "fid": (fid.measure(model, variables, config, jax.random.fold_in(rng, 1))
                   if config.eval.fid_weights else None)}
 
-
-def _record(config, config_file, out, step_fn, state, first_batch, wall_time):
-  """The leaderboard record of a finished run (schema: flowzoo/records.py)."""
-  flops_per_step = flops.flops(step_fn, state, first_batch)
-  file, _, arg = (config_file or "").partition(":")
-  return dict(
-      model=config.model.name, config_file=file or None, config_arg=arg or None,
-      config=config.to_dict(), config_hash=records.config_hash(config.to_dict()),
-      dataset=config.data.name, split=config.data.eval_split,
-      corruption=config.data.corruption, bpd=out["bpd"], bound=out["bound"],
-      train_bpd=out["train_bpd"], params=out["params"], steps=config.train.steps,
-      examples_seen=config.train.steps * config.train.batch_size,
-      train_flops=flops_per_step * config.train.steps, train_flops_method=flops.METHOD,
-      wall_time_s=wall_time, devices=jax.device_count(), device_kind=cost.device_kind(),
-      **provenance.dataset_fields(config.data),
-      checkpoint=out["checkpoint"], flowzoo_version=flowzoo.__version__,
-      git_commit=records.git_commit(), date=records.utc_now(), sample_grid=out["sample_grid"])

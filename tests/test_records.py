@@ -134,3 +134,27 @@ def test_a_model_of_gaussian_noised_images_reports_no_bound():
   assert records.bound_name(4, "uniform") == "iwbo-4"
   assert "no bound" in records.bound_description(None)
   assert "upper bound" in records.bound_description("elbo")
+
+
+def test_a_run_record_lacks_only_what_the_run_measured(tmp_path):
+  """run_record derives every field of the config, the workdir and this process, so that
+  the trainer's and the evaluator's records differ only in what they measured."""
+  from flowzoo import checkpoint, config as config_lib  # pylint: disable=g-import-not-at-top
+  config = config_lib.base_config("mixerflow")
+  config.data.name = f"folder:{tmp_path}"  # no TFDS builder to ask for a version
+  checkpoint.save_origin(tmp_path, {"source": "release"})
+  measured = dict(bpd=3.5, images=10, bound="elbo", train_bpd=None, params=7,
+                  dequantization="uniform", config_file="c.py", config_arg=None,
+                  wall_time_s=0.0, train_flops=None, train_flops_method=None,
+                  device_hours=None, sample_grid=None, sampling=None,
+                  sample_temperature=None, fid=None)
+  record = records.run_record(config, tmp_path, 4, **measured)
+  assert record["examples_seen"] == 4 * config.train.batch_size
+  assert record["checkpoint"] == str(checkpoint.step_path(tmp_path, 4))
+  assert record["weights"] == {"source": "release"}
+  assert record["image_shape"] == list(config.data.shape)
+  path = records.write_record(tmp_path / "board", record)
+  assert records.read_record(path)["config_hash"] == records.config_hash(config)
+  del measured["bpd"]
+  with pytest.raises(ValueError, match="bpd"):
+    records.write_record(tmp_path / "board", records.run_record(config, tmp_path, 4, **measured))
