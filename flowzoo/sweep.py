@@ -7,7 +7,7 @@ r"""Runs a config file's sweep: every member through flowzoo.main, N at a time.
 A config file defines a sweep next to get_config:
 
     def get_sweep(arg=None):
-      return sweep.product({"model.hidden": [64, 128], "train.lr": [1e-3, 5e-4]})
+      return [{"model.hidden": h, "train.lr": lr} for h in (64, 128) for lr in (1e-3, 5e-4)]
 
 Each member is a dict of dotted config overrides ({"model.hidden": 64}), which
 become --config.model.hidden=64 on the member's command line. Two keys are not
@@ -23,8 +23,6 @@ and were evaluated and reported.
 cluster scheduler.
 """
 import concurrent.futures
-import importlib.util
-import itertools
 import os
 import re
 import shlex
@@ -37,35 +35,6 @@ from flowzoo import checkpoint, config as config_lib, paths
 
 ARG = "arg"    # member key: the config argument of this member
 NAME = "name"  # member key: the name of this member's workdir
-
-
-# ---------------------------------------------------------------------------------------
-# Building sweeps.
-# ---------------------------------------------------------------------------------------
-def product(axes):
-  """Every combination: product({"a.b": [1, 2], "c.d": [3, 4]}) has 4 members."""
-  keys = list(axes)
-  return [dict(zip(keys, values)) for values in itertools.product(*axes.values())]
-
-
-def zipped(axes):
-  """The i-th values of every axis together: zipped({"a.b": [1, 2], "c.d": [3, 4]}) has 2."""
-  lengths = {k: len(v) for k, v in axes.items()}
-  if len(set(lengths.values())) > 1:
-    raise ValueError(f"zipped sweep axes must have equal lengths, got {lengths}.")
-  keys = list(axes)
-  return [dict(zip(keys, values)) for values in zip(*axes.values())]
-
-
-def cross(*sweeps):
-  """Every combination of members of several sweeps, merged: cross(zipped(...), product(...))."""
-  out = []
-  for parts in itertools.product(*sweeps):
-    member = {}
-    for part in parts:
-      member.update(part)
-    out.append(member)
-  return out
 
 
 # ---------------------------------------------------------------------------------------
@@ -123,15 +92,10 @@ def _split(spec):
 
 def load_sweep(spec):
   """The members of the sweep that config file `spec` ('path[:arg]') defines."""
-  path, arg = _split(spec)
-  if not os.path.exists(path):
-    raise FileNotFoundError(f"no config file at {path!r}")
-  loader = importlib.util.spec_from_file_location("_flowzoo_sweep", path)
-  module = importlib.util.module_from_spec(loader)
-  loader.loader.exec_module(module)
+  module, arg = config_lib.load_config_file(spec)
   if not hasattr(module, "get_sweep"):
-    raise ValueError(f"{path} defines no get_sweep(arg=None); a sweep config returns its "
-                     "members, e.g. flowzoo.sweep.product({'model.hidden': [64, 128]}).")
+    raise ValueError(f"{_split(spec)[0]} defines no get_sweep(arg=None); a sweep config "
+                     "returns its members, e.g. [{'model.hidden': h} for h in (64, 128)].")
   members = module.get_sweep(arg) if arg else module.get_sweep()
   if not members:
     raise ValueError(f"{spec}: get_sweep returned no members.")
@@ -205,7 +169,7 @@ def plan(spec, workdir_root=None, leaderboard_dir=None):
 
 def _run_member(name, workdir, argv):
   os.makedirs(workdir, exist_ok=True)
-  log = os.path.join(workdir, "sweep.log")
+  log = checkpoint.sweep_log_path(workdir)
   print(f"sweep: start {name}: {shlex.join(argv)}", flush=True)
   with open(log, "ab") as f:
     rc = subprocess.run(argv, stdout=f, stderr=subprocess.STDOUT, check=False).returncode
@@ -236,8 +200,8 @@ def run(spec, *, parallel=1, dry_run=False, workdir_root=None, leaderboard_dir=N
 
 
 def define_flags():
-  """The command line's flags. Defined only when run as a program: sweep configs import
-  this module for its helpers while `python -m flowzoo.sweep` runs as __main__."""
+  """The command line's flags. Defined only when run as a program, so that importing this
+  module (tests, other commands) defines no flags."""
   flags.DEFINE_string("config", None, "Config file with get_sweep, path[:arg].")
   flags.DEFINE_integer("parallel", 1, "Members run at the same time on this machine.")
   flags.DEFINE_bool("dry_run", False, "Print the commands of the members still to run.")

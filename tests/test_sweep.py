@@ -17,24 +17,12 @@ TINY = {"train.steps": 3, "model.num_layers": 2, "model.shift": 0, "model.flow_l
         "model.hidden": 8, "eval.batch_size": 400, "train.batch_size": 16, "train.warmup_steps": 1, "sample.num": 4}
 
 
-def test_product_zipped_cross():
-  assert sweep.product({"a.x": [1, 2], "b.y": ["p", "q", "r"]}) == [
-      {"a.x": 1, "b.y": "p"}, {"a.x": 1, "b.y": "q"}, {"a.x": 1, "b.y": "r"},
-      {"a.x": 2, "b.y": "p"}, {"a.x": 2, "b.y": "q"}, {"a.x": 2, "b.y": "r"}]
-  assert sweep.zipped({"a.x": [1, 2], "b.y": [3, 4]}) == [{"a.x": 1, "b.y": 3},
-                                                          {"a.x": 2, "b.y": 4}]
-  with pytest.raises(ValueError, match="equal lengths"):
-    sweep.zipped({"a.x": [1, 2], "b.y": [3]})
-  both = sweep.cross(sweep.zipped({"a.x": [1, 2], "b.y": [3, 4]}), [{"seed": 0}, {"seed": 1}])
-  assert len(both) == 4 and both[1] == {"a.x": 1, "b.y": 3, "seed": 1}
-
-
 def test_member_names_are_readable_distinct_and_deterministic():
-  members = sweep.product({"model.hidden": [8, 16], "train.lr": [0.001, 0.01]})
+  members = [{"model.hidden": h, "train.lr": lr} for h in (8, 16) for lr in (0.001, 0.01)]
   assert sweep.member_names(members) == ["hidden=8,lr=0.001", "hidden=8,lr=0.01",
                                          "hidden=16,lr=0.001", "hidden=16,lr=0.01"]
   # Overrides that every member shares do not name a member.
-  assert sweep.member_names(sweep.product({"model.hidden": [8, 16], "train.lr": [0.001]})) == [
+  assert sweep.member_names([{"model.hidden": h, "train.lr": 0.001} for h in (8, 16)]) == [
       "hidden=8", "hidden=16"]
   # A last component shared by two keys is spelled out in full.
   clash = [{"train.batch_size": 16, "eval.batch_size": 400}, {"train.batch_size": 8}]
@@ -47,6 +35,19 @@ def test_member_names_are_readable_distinct_and_deterministic():
     sweep.member_names([{"name": "a", "seed": 1}, {"name": "a", "seed": 2}])
 
 
+def test_a_sweep_file_loads_as_a_config_file_does(tmp_path):
+  """The same refusal of a missing file, the argument after ':' passed on, and a config
+  file without get_sweep named."""
+  with pytest.raises(FileNotFoundError, match="no config file"):
+    sweep.load_sweep(f"{tmp_path}/missing.py:toy")
+  (tmp_path / "members.py").write_text(
+      "def get_sweep(arg=None):\n  return [{'seed': 1, 'name': arg}]\n")
+  assert sweep.load_sweep(f"{tmp_path}/members.py:a") == [{"seed": 1, "name": "a"}]
+  (tmp_path / "plain.py").write_text("def get_config(arg=None):\n  return None\n")
+  with pytest.raises(ValueError, match="plain.py defines no get_sweep"):
+    sweep.load_sweep(f"{tmp_path}/plain.py")
+
+
 @pytest.fixture(scope="module")
 def data_dir(shapes_data_dir):
   return shapes_data_dir
@@ -57,7 +58,6 @@ def sweep_file(tmp_path_factory, data_dir):
   """A sweep config of two tiny quickstart members that differ in their hidden width."""
   path = tmp_path_factory.mktemp("configs") / "tiny_sweep.py"
   path.write_text(textwrap.dedent(f"""
-      from flowzoo import sweep
       from flowzoo.config import load_config
 
       def get_config(arg=None):
@@ -66,7 +66,7 @@ def sweep_file(tmp_path_factory, data_dir):
         return config
 
       def get_sweep(arg=None):
-        return [dict({TINY!r}, **m) for m in sweep.product({{"model.hidden": [8, 12]}})]
+        return [dict({TINY!r}, **{{"model.hidden": h}}) for h in (8, 12)]
       """))
   return path
 
@@ -100,6 +100,7 @@ def finished_sweep(sweep_file, tmp_path_factory):
   return root
 
 
+@pytest.mark.slow
 def test_toy_sweep_writes_one_record_per_member_into_one_board(finished_sweep):
   found, problems = records.read_records(finished_sweep / "board")
   assert not problems
@@ -113,6 +114,7 @@ def test_toy_sweep_writes_one_record_per_member_into_one_board(finished_sweep):
   assert 0 < narrow["train_flops"] < wide["train_flops"]
 
 
+@pytest.mark.slow
 def test_rerun_skips_finished_members(finished_sweep, sweep_file):
   args = (f"--config={sweep_file}", f"--workdir_root={finished_sweep / 'runs'}",
           f"--leaderboard_dir={finished_sweep / 'board'}")
@@ -135,6 +137,7 @@ def test_finished_means_the_trainer_reported_the_last_step(tmp_path):
   assert sweep.is_finished(workdir, config)
 
 
+@pytest.mark.slow
 def test_sample_writes_temperature_rows_and_interpolations(finished_sweep, tmp_path):
   workdir = next((finished_sweep / "runs").iterdir())
   out = tmp_path / "grid.png"
