@@ -14,6 +14,7 @@ import ml_collections
 from absl import app
 
 from flowzoo import data, fid, models, paths
+from flowzoo.data import shapes
 
 
 def base_config(model_name: str) -> ml_collections.ConfigDict:
@@ -280,3 +281,93 @@ def command_line_error(argv, flag="config", config=None):
   return None
 
 
+# ---- Config files: their argument, their siblings, their :smoke variant ----------
+
+
+def parse_arg(arg, **options):
+  """The options of a config file's argument, 'config.py:key=value,flag', as a ConfigDict.
+
+  `options` names every option with its default, whose type the given value is
+  converted to; a bare name sets a flag (bool option) True. An argument that is one
+  value, with no '=' or ',', and no option's name, is the first option's value
+  unless that is a flag: 'denseflow_45_6.py:3' is row=3. These are big_vision's rules
+  for its configs' argument (big_vision/utils.py, parse_arg).
+  """
+  arg = arg or ""
+  first = next(iter(options), None)
+  if (arg and "," not in arg and "=" not in arg and arg not in options
+      and first is not None and not isinstance(options[first], bool)):
+    arg = f"{first}={arg}"
+  given = {}
+  for item in filter(None, arg.split(",")):
+    key, eq, value = item.partition("=")
+    given[key] = value if eq else "True"
+  listing = ", ".join(f"{k}={v!r}" for k, v in options.items()) or "none"
+  for key in given:
+    if key not in options:
+      raise ValueError(f"config argument {arg!r}: no option {key!r}; the options, with "
+                       f"their defaults: {listing}.")
+  parsed = ml_collections.ConfigDict()
+  for key, default in options.items():
+    parsed[key] = default if key not in given else _option(key, given[key], default)
+  return parsed
+
+
+def _option(key, value, default):
+  """`value` (a string) converted to the type of `default`."""
+  if isinstance(default, bool):
+    if value.lower() not in ("true", "false", ""):
+      raise ValueError(f"config argument option {key}={value!r}: give {key} (True), "
+                       f"{key}=True or {key}=False.")
+    return value.lower() == "true"
+  try:
+    return type(default)(value) if default is not None else value
+  except ValueError:
+    raise ValueError(f"config argument option {key}={value!r} must be "
+                     f"{type(default).__name__}, as its default {default!r}.") from None
+
+
+def load_sibling(config_file, name, arg=None):
+  """Loads config file `name` (with its argument `arg`) from the folder of
+  `config_file`, a config's __file__, from whatever directory the command runs in."""
+  folder = os.path.dirname(os.path.abspath(config_file))
+  return load_config(os.path.join(folder, name) + (f":{arg}" if arg else ""))
+
+
+# A :smoke model per backbone: the paper config's switches (coupling kinds, linear
+# blocks, Table 4's columns, the port's storage) kept, its sizes cut to a few
+# layers of a few channels, so that a run compiles and trains in about a minute.
+SMOKE_MODEL = {
+    "mixerflow": dict(num_layers=4, hidden=16, flow_layers=1),  # one shift layer
+    "glow": dict(levels=2, steps_per_level=2, width=16),
+    "jet": dict(num_couplings=2, vit_depth=1, width=32, num_heads=2),
+    "denseflow": dict(units=(1, 1, 1), modules=(1, 1, 1), growth_rate=2,
+                      coupling_width=8, dense_layers=1, dense_growth=8, dequant_width=8,
+                      dequant_depth=1, dequant_growth=8),
+    "tarflow": dict(width=32, num_flows=2, layers_per_flow=1, head_dim=16),
+    "maf": dict(num_mades=2, hidden=(64,)),
+}
+
+
+def smoke(config):
+  """The :smoke variant of a paper config, as big_vision's configs have one for
+  local runs (runlocal): its model at toy size (SMOKE_MODEL) on the embedded
+  flowzoo_shapes, 20 steps of 8 images, evaluated on 256 test images, and no
+  leaderboard record. Checks the whole path of a config in about a minute on CPU."""
+  name = config.model.name
+  if name not in SMOKE_MODEL:
+    raise ValueError(f"config.model.name={name!r} has no :smoke sizes: add them to "
+                     "flowzoo.config.SMOKE_MODEL.")
+  config.model.update(SMOKE_MODEL[name])
+  if config.data.labels:
+    config.model.num_classes = len(shapes.KINDS)
+  channels = config.data.shape[-1]
+  config.data.update(name="flowzoo_shapes/" + ("gray" if channels == 1 else "rgb"),
+                     shape=(32, 32, channels), resize="resize", train_split="train",
+                     eval_split="test[:256]", shuffle_buffer=1_000)
+  config.train.update(batch_size=8, steps=20, warmup_steps=2, log_every=5)
+  config.eval.update(batch_size=64, every_steps=0, num_samples=1, fid_weights="")
+  config.checkpoint.every_steps = 20
+  config.sample.num = 4
+  config.leaderboard.dir = ""
+  return config
