@@ -49,7 +49,6 @@ import dataclasses
 import hashlib
 import html
 import io
-import os
 import pathlib
 import re
 import sys
@@ -64,10 +63,8 @@ from matplotlib import lines
 from flowzoo import paths, published
 from flowzoo.records import lacking
 from flowzoo.records import read_records
-from flowzoo.records import write_record  # Re-exported: the one writer.
 
-__all__ = ["Row", "Key", "table_rows", "render", "plot", "plot_tables",
-           "read_records", "write_record"]
+__all__ = ["Row", "Key", "table_rows", "render", "plot", "plot_tables"]
 
 FORMATS = ("md", "csv", "html")
 FOLDER_PREFIX = published.FOLDER_PREFIX
@@ -606,8 +603,8 @@ def _wrap(text, width):
 
 
 def _define_flags():
-  # Defined only when run as a program: the trainer imports this module for
-  # write_record, and its own flags must not meet these.
+  # Defined only when run as a program: a command that imports this module (to
+  # render a board) has flags of its own, which must not meet these.
   flags.DEFINE_string("dir", None, "Leaderboard directory (any epath).",
                       required=True)
   flags.DEFINE_string("dataset", None, "Only this dataset (any spelling; "

@@ -1,4 +1,4 @@
-"""Volume-preserving rearrangements: patchify, squeeze, transpose, frame carving.
+"""Volume-preserving rearrangements: patchify, squeeze, transpose.
 
 The patch layout is the one of Jet and of ViT patchification (arXiv 2412.15129):
 tokens in row-major patch order, the features of a token ordered (row in patch,
