@@ -7,8 +7,8 @@ A bijector is a Flax Linen module whose one compact method is
 with `forward(x)` and `inverse(z)` as the two named directions. `ldj` has shape
 [batch] and is the layer's contribution to log p(x): log|det dz/dx| for a bijection,
 its negative in the inverse direction. Layers that are not bijections follow the
-convention of SurVAE Flows (Nielsen et al. 2020, section 3) and add the log-density
-terms of what they drop or draw.
+convention of SurVAE Flows (Nielsen et al. 2020) and add the log-density terms of
+what they drop or draw.
 `train` selects batch statistics over running statistics in conditioners that
 normalise; `temperature` scales the noise that stochastic layers draw when they
 sample, and is ignored everywhere else.
