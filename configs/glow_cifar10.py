@@ -47,7 +47,7 @@ def get_config(arg=None):
   arg = parse_arg(arg, adam=False, port=False, smoke=False)
   config = base_config("glow")
   config.model.update(levels=3, steps_per_level=32, width=512, coupling="affine",
-                      learn_top=True, n_bits=8)
+                      learn_top=True, num_bits=8)
   if arg.port:
     config.model.update(PORT)
   config.data.update(name="cifar10", shape=(32, 32, 3), eval_split="test")

@@ -108,7 +108,7 @@ def test_configs_validate(spec):
 
 @pytest.mark.parametrize("field,value", [
     ("levels", 6), ("levels", 0), ("coupling", "spline"), ("conv1x1", "dense"),
-    ("n_bits", 9), ("steps_per_level", 0), ("zero_conv_pad", 0.5)])
+    ("num_bits", 9), ("steps_per_level", 0), ("zero_conv_pad", 0.5)])
 def test_bad_model_fields_raise_naming_the_field(field, value):
   cfg = config("glow_quickstart.py")
   cfg.model[field] = value
@@ -210,8 +210,8 @@ def test_sample_spread_grows_with_temperature(initialised):
 
 
 def test_log_prob_is_prior_plus_ldj_plus_the_bin_width():
-  """With n_bits = 5 the low 3 bits are dropped and each of D dimensions adds 5 ln 2."""
-  model = tiny(n_bits=5)
+  """With num_bits = 5 the low 3 bits are dropped and each of D dimensions adds 5 ln 2."""
+  model = tiny(num_bits=5)
   variables = jax.jit(lambda im: models.init_model(model, jax.random.key(0), im))(images(0))
   rngs = {"dequant": jax.random.key(3)}
 

@@ -175,10 +175,11 @@ def test_tokens_follow_the_reference_layout():
   np.testing.assert_array_equal(tokens[1, 4], x[1, 2:4, 2:4].reshape(-1))
 
 
-def _model_config(**overrides):
-  cfg = jet.default_config()
-  cfg.update(overrides)
-  return cfg
+def _validate(shape, **overrides):
+  config = fconfig.base_config("jet")
+  config.data.shape = shape
+  config.model.update(overrides)
+  models.validate(config)
 
 
 @pytest.mark.parametrize("overrides,shape,field", [
@@ -196,12 +197,12 @@ def _model_config(**overrides):
 ])
 def test_validate_names_the_field(overrides, shape, field):
   with pytest.raises(ValueError, match=f"config.model.{field}"):
-    jet.validate(_model_config(**overrides), shape)
+    _validate(shape, **overrides)
 
 
 def test_validate_accepts_channel_only_flows_and_non_square_grids():
-  jet.validate(_model_config(kinds=("channels",), spatial_patterns=("hstripes",)), (12, 16, 3))
-  jet.validate(_model_config(spatial_patterns=jet.SPATIAL_PATTERNS), (32, 64, 3))
+  _validate((12, 16, 3), kinds=("channels",), spatial_patterns=("hstripes",))
+  _validate((32, 64, 3), spatial_patterns=jet.SPATIAL_PATTERNS)
 
 
 def test_released_recipe():

@@ -78,16 +78,18 @@ def test_the_configs_name_their_data_and_noise():
     _load("tarflow_imagenet64.py:bpd")
 
 
-def _model_config(**changes):
-  cfg = tarflow.default_config()
-  cfg.update(changes)
-  return cfg
+def _validate(shape, **changes):
+  config = fconfig.base_config("tarflow")
+  config.data.shape = shape
+  config.model.update(changes)
+  models.validate(config)
 
 
 @pytest.mark.parametrize("changes,shape,match", [
     (dict(patch_size=3), (32, 32, 3), r"config\.model\.patch_size=3 does not divide"),
     (dict(patch_size=32), (32, 32, 3), r"config\.model\.patch_size=32 leaves one token"),
     (dict(num_flows=0), (32, 32, 3), r"config\.model\.num_flows=0 must be an integer >= 1"),
+    (dict(num_bits=9), (32, 32, 3), r"config\.model\.num_bits=9 .*8-bit"),
     (dict(width=96), (32, 32, 3), r"config\.model\.width=96 is not a multiple of "
                                   r"config\.model\.head_dim=64"),
     (dict(num_classes=-1), (32, 32, 3), r"config\.model\.num_classes=-1"),
@@ -96,7 +98,7 @@ def _model_config(**changes):
 ])
 def test_validate_names_the_field_and_the_fix(changes, shape, match):
   with pytest.raises(ValueError, match=match):
-    tarflow.validate(_model_config(**changes), shape)
+    _validate(shape, **changes)
 
 
 TINY = dict(shape=(8, 8, 3), patch_size=4, width=16, num_flows=2, layers_per_flow=1,

@@ -11,12 +11,17 @@ with every constant kept and no caller adding any. Glow scales with 1/2^b and of
 -1/2; Jet with 1/127.5 and offset -1 (so one bin is 1/127.5 wide, not 2/256: the
 two differ by log2(256/255) = 0.0056 bpd). The inverse rounds down to the bin and
 clips to the valid range; it is the left inverse of forward on integer images.
+
+Fewer bits. A backbone's `num_bits` b < 8 keeps the top b bits of the 8-bit data
+(`DropBits`, as openai/glow's --n_bits_x) and dequantizes the
+2^b levels that remain, so its bound holds D b ln 2 nats less than an 8-bit one
+on the same scale: `keep_bits`.
 """
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from flowzoo.bijectors.base import Bijector, draw, float_dtype
+from flowzoo.bijectors.base import Bijector, Chain, draw, float_dtype
 
 
 class UniformDequantization(Bijector):
@@ -33,3 +38,22 @@ class UniformDequantization(Bijector):
       return jnp.clip(bins, 0, 2**self.num_bits - 1).astype(jnp.uint8), -ldj
     u = draw(self, "u", "dequant", jax.random.uniform, x.shape, dtype)
     return (x.astype(dtype) + u) * self.scale + self.offset, ldj
+
+
+class DropBits(Bijector):
+  """8-bit images -> their top num_bits bits; the inverse puts them back as the high
+  bits, the low ones zero (openai/glow's preprocess and postprocess)."""
+  num_bits: int
+
+  def __call__(self, x, inverse=False, train=False, temperature=1.0):
+    zeros = jnp.zeros((x.shape[0],), jnp.float32)
+    drop = 2 ** (8 - self.num_bits)
+    if inverse:
+      return (x.astype(jnp.int32) * drop).astype(jnp.uint8), zeros
+    return x // drop, zeros
+
+
+def keep_bits(num_bits, dequantizer):
+  """`dequantizer`, of num_bits-bit images, after dropping the low 8 - num_bits bits of
+  the 8-bit data; at 8 bits the dequantizer alone, its parameters and draws unmoved."""
+  return dequantizer if num_bits == 8 else Chain([DropBits(num_bits), dequantizer])

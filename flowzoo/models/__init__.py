@@ -1,23 +1,31 @@
-"""The registry of backbones: config.model.name -> (builder, validator).
+"""The registry of backbones: config.model.name -> the backbone's Flax module.
 
-A backbone module defines `default_config()`, `from_config(model_config, data_shape)` that returns its
-Flax module and a `validate(model_config, data_shape)` that raises ValueError
-naming the field and the fix, cheaply and before anything is compiled. Adding a
+A backbone is a Flax module (flowzoo.models.base.ImageFlow) whose config fields are
+its attributes declared with `fields.field`: their default, meaning and check
+(flowzoo/models/fields.py). config.model is those fields by name, so its defaults,
+its checks and the module are all derived from the class: `default_config(name)`,
+`validate(config)` and `build_model(config)`, which is the module built from its
+config section, `Backbone(shape=config.data.shape, **config.model)`. A check that
+spans fields or needs the image shape is the module's `check_config()`. Adding a
 backbone is adding a file and a line here; nothing else in flowzoo changes.
 """
+import difflib
 import importlib
 
 import jax
+import ml_collections
 import numpy as np
 
-# name -> module that defines default_config, from_config and validate.
+from flowzoo.models.fields import config_fields
+
+# name -> (module, class) of the backbone.
 _BACKBONES = {
-    "mixerflow": "flowzoo.models.mixerflow",
-    "jet": "flowzoo.models.jet",
-    "glow": "flowzoo.models.glow",
-    "denseflow": "flowzoo.models.denseflow",
-    "tarflow": "flowzoo.models.tarflow",
-    "maf": "flowzoo.models.maf",
+    "mixerflow": ("flowzoo.models.mixerflow", "MixerFlow"),
+    "jet": ("flowzoo.models.jet", "Jet"),
+    "glow": ("flowzoo.models.glow", "Glow"),
+    "denseflow": ("flowzoo.models.denseflow", "DenseFlow"),
+    "tarflow": ("flowzoo.models.tarflow", "TarFlow"),
+    "maf": ("flowzoo.models.maf", "MAF"),
 }
 
 
@@ -25,21 +33,55 @@ def names():
   return sorted(_BACKBONES)
 
 
-def _backbone(name):
+def backbone(name):
+  """The Flax module class of config.model.name."""
   if name not in _BACKBONES:
     raise ValueError(
         f"config.model.name={name!r} is not a flowzoo backbone; choose one of {names()}.")
-  return importlib.import_module(_BACKBONES[name])
+  module, cls = _BACKBONES[name]
+  return getattr(importlib.import_module(module), cls)
 
 
 def default_config(name):
-  """The config.model section of a backbone, with its defaults."""
-  return _backbone(name).default_config()
+  """The config.model section of a backbone: its name and every field's default."""
+  return ml_collections.ConfigDict(dict(
+      name=name, **{k: f.default for k, f in config_fields(backbone(name)).items()}))
+
+
+def _value(default, value):
+  """A field's value as the module takes it: hashable (tuples, not lists), and a
+  float where the default is one (an int in a config file stays the same number)."""
+  if isinstance(value, list):
+    return tuple(value)
+  if isinstance(default, float) and not isinstance(value, bool):
+    return float(value)
+  return value
+
+
+def _checked_model(config):
+  cls = backbone(config.model.name)
+  fields = config_fields(cls)
+  for key in config.model:
+    if key != "name" and key not in fields:
+      close = difflib.get_close_matches(key, fields, n=1, cutoff=0.6)
+      raise ValueError(
+          f"config.model.{key} is not a field of {cls.__name__}: "
+          + (f"did you mean config.model.{close[0]}?" if close
+             else f"its fields are {sorted(fields)}."))
+  values = {}
+  for key, f in fields.items():
+    value = config.model.get(key, f.default)
+    f.metadata["check"](f"config.model.{key}", value)
+    values[key] = _value(f.default, value)
+  model = cls(shape=tuple(config.data.shape), **values)
+  if hasattr(model, "check_config"):
+    model.check_config()
+  return model
 
 
 def validate(config):
   """Checks config.model against config.data.shape; raises ValueError naming the field."""
-  _backbone(config.model.name).validate(config.model, tuple(config.data.shape))
+  _checked_model(config)
 
 
 COMPUTE_DTYPES = ("float32", "bfloat16")
@@ -61,8 +103,7 @@ def with_compute_dtype(model, compute_dtype):
 
 def build_model(config):
   """The Flax module of config.model for images of shape config.data.shape."""
-  validate(config)
-  return _backbone(config.model.name).from_config(config.model, tuple(config.data.shape))
+  return _checked_model(config)
 
 
 # The rng streams a backbone may draw from: uniform or variational dequantization

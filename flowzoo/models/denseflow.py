@@ -33,9 +33,11 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from flowzoo import bijectors as fb
-from flowzoo.bijectors.augment import CrossUnitCoupling, ScaleShiftCoupling
+from flowzoo.bijectors.augment import Augment, Coupling
+from flowzoo.bijectors.distributions import normal_log_prob
 from flowzoo.bijectors.vardequant import VariationalDequantization
 from flowzoo.models.base import ImageFlow
+from flowzoo.models.fields import at_least, boolean, field, num_bits_field, one_of, sequence_of
 from flowzoo.nets import GlowNet
 from flowzoo.nets.dense import (DenseAttentionNet, DequantizationContext, NoiseNet,
                                 ResidualDenseNet)
@@ -56,23 +58,23 @@ class GlowLikeModule(fb.Bijector):
 
   @nn.compact
   def __call__(self, x, inverse=False, train=False, temperature=1.0):
-    layers = [fb.ActNorm(), fb.Conv1x1(), ScaleShiftCoupling(self.coupling_net), SwitchChannels()]
+    layers = [fb.ActNorm(), fb.Conv1x1(), Coupling(self.coupling_net), SwitchChannels()]
     return fb.chain(layers, x, inverse, train, temperature)
 
 
 class DenseFlowBlock(fb.Bijector):
-  """Unit 0, then for every later unit i its cross-unit coupling and the unit (Fig. 3).
+  """`units` units of `modules` glow-like modules with cross-unit coupling between them.
 
-  Each unit is `modules` glow-like modules. The cross-unit coupling before unit i
-  widens the output of unit i-1 by `growth_rate` channels of noise whose (mu, sigma) g
-  computes from z_<i: the block input and the outputs of units 0..i-2, concatenated on
-  channels as a dense block concatenates its features.
+  Forward, the block's Augment (name 'augment') draws the noise of every unit at once,
+  eta_1, ..., eta_{units-1} concatenated on channels, from the 'noise' rng stream or
+  from the given draws['.../augment/eta'].
 
-  Inverse, every unit and then the coupling before it drops the widened channels, so
-  sampling never evaluates g. When the 'draws' collection is mutable the couplings then
-  recover their noise given z_<i, which only the inverse of the later units gives (see
-  CrossUnitCoupling; the property suite checks the block this way,
-  tests/cases_denseflow.py).
+  Inverse, the block drops the widened channels. When the 'draws' collection is
+  mutable it also recovers the noise: it inverts the cross-unit couplings (evaluating
+  g), records eta at '.../augment/eta' and returns minus the forward's log-det, so that
+  forward given those draws reproduces the latent exactly (the property suite checks
+  the block this way, tests/cases_denseflow.py). Otherwise (sampling) g is never
+  evaluated and the log-det is the units' alone.
   """
   units: int
   modules: int
@@ -83,40 +85,65 @@ class DenseFlowBlock(fb.Bijector):
 
   @nn.compact
   def __call__(self, x, inverse=False, train=False, temperature=1.0):
+    gr, n = self.growth_rate, self.units
+    extra = gr * (n - 1)
+    c0 = x.shape[-1] - (extra if inverse else 0)
     kw = dict(train=train, temperature=temperature)
     units = [fb.Repeat(GlowLikeModule(self.coupling_net), self.modules, self.remat,
-                       name=f"unit{i}") for i in range(self.units)]
-    if not self.growth_rate:
-      return fb.chain(units, x, inverse, **kw)
-    g = NoiseNet if self.conditioned_noise else None
-    couplings = [CrossUnitCoupling(self.growth_rate, g, name=f"cross_unit{i}")
-                 for i in range(1, self.units)]
+                       name=f"unit{i}") for i in range(n)]
+    augment = Augment(extra, name="augment") if extra else None
+    cross = {}
+    if gr and self.conditioned_noise:
+      # Before unit i the coupling widens the output of unit i-1, of c0 + (i-1) gr
+      # channels, by mu + sigma * eta: g reads (mu, raw scale) in two halves (the
+      # release's chunk(2)) from the context alone.
+      cross = {i: Coupling(NoiseNet, num_condition=c0 + (i - 1) * gr, sees_condition=False,
+                           interleaved=False, name=f"cross_unit{i}") for i in range(1, n)}
 
     if not inverse:
-      z, ldj = units[0](x, **kw)
-      earlier = x  # z_<i
-      for coupling, unit in zip(couplings, units[1:]):
-        z_aug, l_aug = coupling(z, context=earlier, **kw)
-        earlier = jnp.concatenate([earlier, z], axis=-1)
-        z, l = unit(z_aug, **kw)
-        ldj = ldj + l_aug + l
+      ldj = jnp.zeros((x.shape[0],), x.dtype)
+      if augment is not None:
+        x, ldj = augment(x)
+      z, noise = x[..., :c0], x[..., c0:]
+      earlier = []  # the block input and the outputs of units 0..i-2
+      for i in range(n):
+        if i > 0:
+          eta = noise[..., (i - 1) * gr:i * gr]
+          if i in cross:
+            y, l = cross[i](jnp.concatenate([z, eta], axis=-1),
+                            context=jnp.concatenate(earlier, axis=-1), **kw)
+            eta, ldj = y[..., -gr:], ldj + l
+        earlier.append(z)
+        if i > 0:
+          z = jnp.concatenate([z, eta], axis=-1)
+        z, l = units[i](z, **kw)
+        ldj = ldj + l
       return z, ldj
 
-    ldj, widened = jnp.zeros((x.shape[0],), x.dtype), []
-    for coupling, unit in reversed(list(zip(couplings, units[1:]))):
-      x, l = unit(x, inverse=True, **kw)
-      widened.insert(0, x)
-      x, l_aug = coupling(x, inverse=True, **kw)
-      ldj = ldj + l + l_aug
-    x, l = units[0](x, inverse=True, **kw)
-    ldj = ldj + l
-    if self.is_mutable_collection("draws"):
-      earlier = x
-      for coupling, z_aug in zip(couplings, widened):
-        z, l_aug = coupling(z_aug, inverse=True, context=earlier, **kw)
-        earlier = jnp.concatenate([earlier, z], axis=-1)
-        ldj = ldj + l_aug
-    return x, ldj
+    ldj = jnp.zeros((x.shape[0],), x.dtype)
+    outputs, widened = {}, {}
+    for i in reversed(range(n)):
+      x, l = units[i](x, inverse=True, **kw)
+      ldj = ldj + l
+      if i > 0:
+        c = x.shape[-1] - gr
+        x, widened[i] = x[..., :c], x[..., c:]
+        outputs[i] = x
+    if augment is None or not self.is_mutable_collection("draws"):
+      return x, ldj  # Sampling drops the noise: g is never evaluated.
+    earlier, etas = [x], []
+    for i in range(1, n):
+      eta = widened[i]
+      if i in cross:
+        y, l = cross[i](jnp.concatenate([outputs[i], eta], axis=-1), inverse=True,
+                        context=jnp.concatenate(earlier, axis=-1), **kw)
+        eta, ldj = y[..., -gr:], ldj + l
+      earlier.append(outputs[i])
+      etas.append(eta)
+    eta = jnp.concatenate(etas, axis=-1)
+    augment.put_variable("draws", "eta", eta)  # where Augment reads given draws
+    # Augment's forward added -ln N(eta); its exact inverse given eta subtracts it.
+    return x, ldj + normal_log_prob(eta)
 
 
 class _StandardNormalParams(nn.Module):
@@ -133,24 +160,69 @@ def squeeze_and_drop():
 
 
 class DenseFlow(ImageFlow):
+  """The defaults are DenseFlow-74-10 (paper section 3.1)."""
   shape: tuple  # (H, W, C)
-  units: tuple = (6, 4, 1)
-  modules: tuple = (5, 6, 20)
-  growth_rate: int = 10
-  coupling_width: int = 48
-  dense_layers: int = 7
-  dense_growth: int = 64
-  landmarks: int = 4
-  dequantization: str = "variational"
-  augmentation: bool = True
-  conditioned_noise: bool = True
-  coupling_net: str = "dense_attention"
-  dequant_width: int = 64
-  dequant_depth: int = 4
-  dequant_growth: int = 64
-  unbiased_running_var: bool = True
-  num_bits: int = 8
-  remat: bool = False
+  units: tuple = field((6, 4, 1), "DenseFlow units per block (section 3.1)",
+                       sequence_of(at_least(1)))
+  modules: tuple = field((5, 6, 20), "glow-like modules per unit, per block (section 3.1)",
+                         sequence_of(at_least(1)))
+  growth_rate: int = field(10, "noise channels each cross-unit coupling adds (section 3.1)",
+                           at_least(0))
+  coupling_width: int = field(48, "intra-module projection width (section 3.1); the hidden "
+                              "width of Glow's network when coupling_net='glow'", at_least(2))
+  dense_layers: int = field(7, "densely connected layers of the coupling's dense block (3.1)",
+                            at_least(1))
+  dense_growth: int = field(64, "channels each dense layer adds (release)", at_least(1))
+  landmarks: int = field(4, "Nystrom landmarks of the single attention head (release)",
+                         at_least(1))
+  dequantization: str = field("variational", "'variational' (Flow++ encoder, release) or "
+                              "'uniform'", one_of(("variational", "uniform")))
+  augmentation: bool = field(True, "Table 4 column 1: False gives a plain flow of the same "
+                             "modules", boolean)
+  conditioned_noise: bool = field(True, "Table 4 column 2: False concatenates white noise "
+                                  "N(0, I)", boolean)
+  coupling_net: str = field("dense_attention", "Table 4 column 3: 'glow' is Glow's coupling "
+                            "network", one_of(("dense_attention", "glow")))
+  # q(u | x) of variational dequantization, hard-coded in the release's
+  # experiments/image/model/dequantization.py (DequantizationFlow):
+  dequant_width: int = field(64, "its num_context = mid_channels: context and coupling-net "
+                             "width", at_least(1))
+  dequant_depth: int = field(4, "dense layers of each coupling net's dense block (depth)",
+                             at_least(1))
+  dequant_growth: int = field(64, "channels each of those layers adds (growth)", at_least(1))
+  unbiased_running_var: bool = field(
+      True, "BatchNorm of the coupling nets: the running variance follows the unbiased batch "
+      "variance as torch's BatchNorm2d in the release; False: the biased one, as flax",
+      boolean)
+  num_bits: int = num_bits_field()
+  remat: bool = field(False, "recompute activations in the backward pass (saves memory)",
+                      boolean)
+
+  @nn.nowrap
+  def check_config(self):
+    """Raises ValueError naming the config.model field that cannot work, and the fix."""
+    h, w, _ = self.shape
+    units, modules = self.units, self.modules
+    if len(units) != len(modules):
+      raise ValueError(f"config.model.units={units} and config.model.modules={modules} must "
+                       "name the same number of blocks, e.g. (6, 4, 1) and (5, 6, 20).")
+    s = 2 ** len(units)
+    if h % s or w % s:
+      raise ValueError(f"config.model.units={units}: the first squeeze and every "
+                       f"squeeze-and-drop halve the image, so {s} must divide H={h} and "
+                       f"W={w} (config.data.shape); use fewer blocks.")
+    if self.augmentation and self.growth_rate < 1:
+      raise ValueError(f"config.model.growth_rate={self.growth_rate} must be at least 1 with "
+                       "augmentation; set config.model.augmentation=False for none.")
+    if self.coupling_width % 2:
+      raise ValueError(f"config.model.coupling_width={self.coupling_width} must be even (the "
+                       "attention embeds to half of it).")
+    if self.coupling_net == "dense_attention":
+      for i in range(len(units)):
+        tokens = (h // 2 ** (i + 1)) * (w // 2 ** (i + 1))
+        if tokens % self.landmarks:
+          raise ValueError(f"config.model.landmarks={self.landmarks} must divide the "
+                           f"{tokens} positions of block {i}; choose a divisor, e.g. 4 or 1.")
 
   def setup(self):
     h, w, c = self.shape
@@ -159,13 +231,14 @@ class DenseFlow(ImageFlow):
       # The release's DequantizationFlow: the context net is DenseBlock(3 -> width),
       # a 2x2 stride-2 conv and DenseBlock(width -> width), each of depth 4, growth 16;
       # every coupling's net is DenseNet(width, dequant_depth, dequant_growth).
-      self.dequantizer = VariationalDequantization(
+      dequantizer = VariationalDequantization(
           self.shape, functools.partial(DequantizationContext, features=self.dequant_width),
           functools.partial(ResidualDenseNet, width=self.dequant_width,
                             depth=self.dequant_depth, growth=self.dequant_growth),
           scale=1.0 / 2**b, offset=-0.5, num_bits=b)
     else:
-      self.dequantizer = fb.UniformDequantization(scale=1.0 / 2**b, offset=-0.5, num_bits=b)
+      dequantizer = fb.UniformDequantization(scale=1.0 / 2**b, offset=-0.5, num_bits=b)
+    self.dequantizer = fb.keep_bits(b, dequantizer)
     if self.coupling_net == "glow":
       net = functools.partial(GlowNet, width=self.coupling_width)
     else:
@@ -186,86 +259,3 @@ class DenseFlow(ImageFlow):
     s = 2 ** len(self.units)
     self.prior = fb.ChannelNormal((h // s, w // s, channels))
 
-
-def from_config(cfg, shape):
-  return DenseFlow(
-      shape=shape, units=tuple(cfg.units), modules=tuple(cfg.modules),
-      growth_rate=cfg.growth_rate, coupling_width=cfg.coupling_width,
-      dense_layers=cfg.dense_layers, dense_growth=cfg.dense_growth, landmarks=cfg.landmarks,
-      dequantization=cfg.dequantization, augmentation=cfg.augmentation,
-      conditioned_noise=cfg.conditioned_noise, coupling_net=cfg.coupling_net,
-      dequant_width=cfg.dequant_width, dequant_depth=cfg.dequant_depth,
-      dequant_growth=cfg.dequant_growth, unbiased_running_var=cfg.unbiased_running_var,
-      num_bits=cfg.num_bits, remat=cfg.remat)
-
-
-def validate(cfg, shape):
-  """Raises ValueError naming the config.model field that cannot work, and the fix."""
-  h, w, _ = shape
-  units, modules = tuple(cfg.units), tuple(cfg.modules)
-  if not units or len(units) != len(modules):
-    raise ValueError(f"config.model.units={units} and config.model.modules={modules} must "
-                     "name the same number (at least 1) of blocks, e.g. (6, 4, 1) and (5, 6, 20).")
-  for field, values in (("units", units), ("modules", modules)):
-    if min(values) < 1:
-      raise ValueError(f"config.model.{field}={values}: every block needs at least 1.")
-  s = 2 ** len(units)
-  if h % s or w % s:
-    raise ValueError(f"config.model.units={units}: the first squeeze and every "
-                     f"squeeze-and-drop halve the image, so {s} must divide H={h} and W={w} "
-                     "(config.data.shape); use fewer blocks.")
-  if cfg.dequantization not in ("variational", "uniform"):
-    raise ValueError(f"config.model.dequantization={cfg.dequantization!r}: choose "
-                     "'variational' or 'uniform'.")
-  if cfg.coupling_net not in ("dense_attention", "glow"):
-    raise ValueError(f"config.model.coupling_net={cfg.coupling_net!r}: choose "
-                     "'dense_attention' or 'glow'.")
-  if cfg.growth_rate < (1 if cfg.augmentation else 0):
-    raise ValueError(f"config.model.growth_rate={cfg.growth_rate} must be at least 1 with "
-                     "augmentation; set config.model.augmentation=False for none.")
-  if cfg.coupling_width < 2 or cfg.coupling_width % 2:
-    raise ValueError(f"config.model.coupling_width={cfg.coupling_width} must be even and at "
-                     "least 2 (the attention embeds to half of it).")
-  for field in ("dense_layers", "dense_growth", "landmarks", "num_bits", "dequant_width",
-                "dequant_depth", "dequant_growth"):
-    if cfg[field] < 1:
-      raise ValueError(f"config.model.{field}={cfg[field]} must be at least 1.")
-  if cfg.coupling_net == "dense_attention":
-    for i in range(len(units)):
-      tokens = (h // 2 ** (i + 1)) * (w // 2 ** (i + 1))
-      if tokens % cfg.landmarks:
-        raise ValueError(f"config.model.landmarks={cfg.landmarks} must divide the "
-                         f"{tokens} positions of block {i}; choose a divisor, e.g. 4 or 1.")
-  for field in ("augmentation", "conditioned_noise", "unbiased_running_var", "remat"):
-    if not isinstance(cfg[field], bool):
-      raise ValueError(f"config.model.{field}={cfg[field]!r} must be True or False.")
-
-
-def default_config():
-  """config.model of DenseFlow; the defaults are DenseFlow-74-10 (paper section 3.1)."""
-  import ml_collections
-  return ml_collections.ConfigDict(dict(
-      name="denseflow",
-      units=(6, 4, 1),       # DenseFlow units per block (section 3.1)
-      modules=(5, 6, 20),    # glow-like modules per unit, per block (section 3.1)
-      growth_rate=10,        # noise channels each cross-unit coupling adds (section 3.1)
-      coupling_width=48,     # intra-module projection width (section 3.1); the hidden
-                             # width of Glow's network when coupling_net='glow'
-      dense_layers=7,        # densely connected layers of the coupling's dense block (3.1)
-      dense_growth=64,       # channels each dense layer adds (release)
-      landmarks=4,           # Nystrom landmarks of the single attention head (release)
-      dequantization="variational",  # 'variational' (Flow++ encoder, release) or 'uniform'
-      augmentation=True,     # Table 4 column 1: False gives a plain flow of the same modules
-      conditioned_noise=True,  # Table 4 column 2: False concatenates white noise N(0, I)
-      coupling_net="dense_attention",  # Table 4 column 3: 'glow' is Glow's coupling network
-      # q(u | x) of variational dequantization, hard-coded in the release's
-      # experiments/image/model/dequantization.py (DequantizationFlow):
-      dequant_width=64,      # its num_context = mid_channels: context and coupling-net width
-      dequant_depth=4,       # dense layers of each coupling net's dense block (depth)
-      dequant_growth=64,     # channels each of those layers adds (growth)
-      # BatchNorm of the coupling nets: the running variance follows the unbiased batch
-      # variance as torch's BatchNorm2d in the release; False: the biased one, as flax.
-      unbiased_running_var=True,
-      num_bits=8,            # bits per colour of the data
-      remat=False,           # recompute activations in the backward pass (saves memory)
-  ))

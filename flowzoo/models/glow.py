@@ -3,7 +3,7 @@ as the openai/glow release runs it, with its quirks as switches.
 
 Top to bottom:
   1. data: x / 2^b - 1/2 plus U(0, 1/2^b) noise, so data lies in [-1/2, 1/2) and
-     the discrete bound holds D * b * ln 2 nats; b = n_bits (8, or 5 for the
+     the discrete bound holds D * b * ln 2 nats; b = num_bits (8, or 5 for the
      CelebA-HQ style runs, where the low bits are dropped first);
   2. multi-scale architecture (section 3, after RealNVP): L levels, each a squeeze
      (2x2 space to channel), K steps of flow and, except at the last level, a
@@ -35,19 +35,8 @@ import jax.numpy as jnp
 from flowzoo import bijectors as fb
 from flowzoo.bijectors.base import draw, float_dtype
 from flowzoo.models.base import ImageFlow
+from flowzoo.models.fields import at_least, boolean, field, num_bits_field, one_of
 from flowzoo.nets import GlowNet, ZeroConv
-
-
-class DropBits(fb.Bijector):
-  """8-bit images -> their top n_bits bits, as the release's preprocess."""
-  n_bits: int
-
-  def __call__(self, x, inverse=False, train=False, temperature=1.0):
-    zeros = jnp.zeros((x.shape[0],), jnp.float32)
-    drop = 2 ** (8 - self.n_bits)
-    if inverse:
-      return (x.astype(jnp.int32) * drop).astype(jnp.uint8), zeros
-    return x // drop, zeros
 
 
 class StepOfFlow(fb.Bijector):
@@ -158,84 +147,49 @@ class GlowPrior(nn.Module):
 
 
 class Glow(ImageFlow):
+  """The defaults are the release's CIFAR-10 run (its README's flags)."""
   shape: tuple  # (H, W, C)
-  levels: int = 3
-  steps_per_level: int = 32
-  width: int = 512
-  coupling: str = "affine"
-  conv1x1: str = "plain"
-  edge_padding: bool = True
-  net_actnorm: bool = True
-  learn_top: bool = True
-  top_zeros: int = 2
-  n_bits: int = 8
-  remat: bool = False
-  zero_conv_pad: float = 0.0
+  levels: int = field(3, "L: squeeze, K steps, split per level (--n_level 3)", at_least(1))
+  steps_per_level: int = field(32, "K: steps of flow per level (--depth 32)", at_least(1))
+  width: int = field(512, "channels of the coupling network's hidden convs (--width)",
+                     at_least(1))
+  coupling: str = field("affine", "'affine' (scale sigmoid(h + 2)) or 'additive' "
+                        "(--flow_coupling)", one_of(("affine", "additive")))
+  conv1x1: str = field(
+      "plain", "'plain' W with random rotation init (as released), 'lu' (the LU factors of "
+      "a random rotation, trained: the release's switched-off LU branch), or 'lu_masked' "
+      "(that LU stored as the PyTorch port stores it)", one_of(("plain", "lu", "lu_masked")))
+  edge_padding: bool = field(True, "3x3 convs see a channel marking the zero padding "
+                             "(released)", boolean)
+  net_actnorm: bool = field(True, "ActNorm instead of biases in the coupling network "
+                            "(released)", boolean)
+  learn_top: bool = field(True, "learned top prior instead of N(0, I) (--learntop)", boolean)
+  top_zeros: int = field(2, "the top prior convolves top_zeros * C channels of zeros: 2 as "
+                         "released, 1 as the PyTorch port", one_of((2, 1)))
+  num_bits: int = num_bits_field()
+  remat: bool = field(False, "recompute activations in the backward pass (saves memory)",
+                      boolean)
+  zero_conv_pad: float = field(
+      0.0, "the value ZeroConvs (coupling output, priors) pad their input with: 0 as "
+      "released, or 1 as the PyTorch port's F.pad(value=1)", one_of((0.0, 1.0)))
+
+  @nn.nowrap
+  def check_config(self):
+    """Raises ValueError naming the config.model field that cannot work, and the fix."""
+    h, w, _ = self.shape
+    if h % 2**self.levels or w % 2**self.levels:
+      raise ValueError(
+          f"config.model.levels={self.levels}: every level halves the image, so "
+          f"{2**self.levels} must divide H={h} and W={w} (config.data.shape); use fewer "
+          "levels.")
 
   def setup(self):
-    b = self.n_bits
-    dequantizer = fb.UniformDequantization(scale=1.0 / 2**b, offset=-0.5, num_bits=b)
-    self.dequantizer = fb.Chain([DropBits(b), dequantizer]) if b < 8 else dequantizer
+    b = self.num_bits
+    self.dequantizer = fb.keep_bits(
+        b, fb.UniformDequantization(scale=1.0 / 2**b, offset=-0.5, num_bits=b))
     step = StepOfFlow(self.width, self.coupling, self.conv1x1, self.edge_padding,
                       self.net_actnorm, self.zero_conv_pad)
     self.flow = MultiScale(step, self.levels, self.steps_per_level, self.edge_padding,
                            self.remat, self.zero_conv_pad)
     self.prior = GlowPrior(latent_shapes(self.shape, self.levels), self.learn_top,
                            self.edge_padding, self.top_zeros, self.zero_conv_pad)
-
-
-def from_config(cfg, shape):
-  return Glow(
-      shape=shape, levels=cfg.levels, steps_per_level=cfg.steps_per_level, width=cfg.width,
-      coupling=cfg.coupling, conv1x1=cfg.conv1x1, edge_padding=cfg.edge_padding,
-      net_actnorm=cfg.net_actnorm, learn_top=cfg.learn_top, top_zeros=cfg.top_zeros,
-      n_bits=cfg.n_bits, zero_conv_pad=float(cfg.zero_conv_pad),
-      remat=cfg.remat)
-
-
-def validate(cfg, shape):
-  """Raises ValueError naming the config.model field that cannot work, and the fix."""
-  h, w, _ = shape
-  for field in ("levels", "steps_per_level", "width"):
-    if cfg[field] < 1:
-      raise ValueError(f"config.model.{field}={cfg[field]} must be at least 1.")
-  if h % 2**cfg.levels or w % 2**cfg.levels:
-    raise ValueError(
-        f"config.model.levels={cfg.levels}: every level halves the image, so "
-        f"{2**cfg.levels} must divide H={h} and W={w} (config.data.shape); use fewer levels.")
-  if cfg.coupling not in ("affine", "additive"):
-    raise ValueError(f"config.model.coupling={cfg.coupling!r}: choose 'affine' or 'additive'.")
-  if cfg.conv1x1 not in ("plain", "lu", "lu_masked"):
-    raise ValueError(f"config.model.conv1x1={cfg.conv1x1!r}: choose 'plain', 'lu' or "
-                     "'lu_masked'.")
-  if cfg.top_zeros not in (1, 2):
-    raise ValueError(f"config.model.top_zeros={cfg.top_zeros}: choose 2 (release) or 1 (port).")
-  if cfg.zero_conv_pad not in (0, 1):
-    raise ValueError(f"config.model.zero_conv_pad={cfg.zero_conv_pad!r}: choose 0 (the "
-                     "release's zero padding) or 1 (the PyTorch port's F.pad(value=1)).")
-  if not 1 <= cfg.n_bits <= 8:
-    raise ValueError(f"config.model.n_bits={cfg.n_bits} must lie in 1..8.")
-
-
-def default_config():
-  """config.model of Glow; the defaults are the release's CIFAR-10 run."""
-  import ml_collections
-  return ml_collections.ConfigDict(dict(
-      name="glow",
-      levels=3,             # L: squeeze, K steps, split per level (README: --n_level 3)
-      steps_per_level=32,   # K: steps of flow per level (README: --depth 32)
-      width=512,            # channels of the coupling network's hidden convs (--width)
-      coupling="affine",    # 'affine' (scale sigmoid(h + 2)) or 'additive' (--flow_coupling)
-      conv1x1="plain",      # 'plain' W with random rotation init (as released), 'lu' (the
-                            # LU factors of a random rotation, trained: the release's
-                            # switched-off LU branch), or 'lu_masked' (that LU stored as
-                            # the PyTorch port stores it)
-      edge_padding=True,    # 3x3 convs see a channel marking the zero padding (released)
-      net_actnorm=True,     # ActNorm instead of biases in the coupling network (released)
-      learn_top=True,       # learned top prior instead of N(0, I) (--learntop)
-      top_zeros=2,          # the top prior convolves top_zeros * C channels of zeros (port: 1)
-      zero_conv_pad=0.0,    # the value ZeroConvs (coupling output, priors) pad their input
-                            # with: 0 as released, or 1 as the PyTorch port's F.pad(value=1)
-      n_bits=8,             # bits per colour kept from the 8-bit data (--n_bits_x)
-      remat=False,          # recompute activations in the backward pass (saves memory)
-  ))

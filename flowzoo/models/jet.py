@@ -45,6 +45,8 @@ import numpy as np
 
 from flowzoo import bijectors as fb
 from flowzoo.models.base import ImageFlow, check_patch_size
+from flowzoo.models.fields import (at_least, boolean, field, num_bits_field, one_of,
+                                   sequence_of)
 from flowzoo.nets import ViT
 
 KINDS = ("channels", "spatial")
@@ -135,7 +137,7 @@ def masking_masks(key, plan, grid, d):
   return jnp.stack(masks).astype(jnp.float32)
 
 
-class Coupling(nn.Module):
+class CouplingStep(nn.Module):
   """One coupling of either kind, as the body of the scan; its split comes as input."""
   conditioner: Callable[[int], nn.Module]
   mode: str
@@ -183,7 +185,7 @@ class Couplings(fb.Bijector):
       spatial = self.variable("consts", "spatial_splits", lambda: spatial_splits(
           plan, self.grid)).value
       splits = (jnp.array([kind == "channels" for kind, _ in plan]), channel, spatial)
-    step = nn.remat(Coupling, prevent_cse=False) if self.remat else Coupling
+    step = nn.remat(CouplingStep, prevent_cse=False) if self.remat else CouplingStep
     scan = nn.scan(step, variable_axes={"params": 0}, split_rngs={"params": True},
                    in_axes=0, length=self.num_couplings, reverse=inverse)
     ldj = jnp.zeros((x.shape[0],), x.dtype)
@@ -192,90 +194,64 @@ class Couplings(fb.Bijector):
 
 
 class Jet(ImageFlow):
+  """The defaults are the paper's ablation model (section 3.2)."""
   shape: tuple  # (H, W, C)
-  patch_size: int = 4
-  num_couplings: int = 32
-  vit_depth: int = 2
-  width: int = 512
-  num_heads: int = 8
-  kinds: tuple = ("channels", "channels", "spatial")
-  spatial_patterns: tuple = ("checkerboard", "checkerboard-inv")
-  mode: str = "pairing"
-  remat: bool = True
+  patch_size: int = field(4, "ps: tokens of ps*ps*C features; the paper picks 256 tokens",
+                          at_least(1))
+  num_couplings: int = field(32, "affine couplings, all in one scan", at_least(1))
+  vit_depth: int = field(2, "encoder blocks of every coupling's ViT", at_least(1))
+  width: int = field(512, "ViT width; its MLP is 4x as wide", at_least(1))
+  num_heads: int = field(8, "attention heads; must divide the width", at_least(1))
+  kinds: tuple = field(("channels", "channels", "spatial"), "coupling kinds, cycled",
+                       sequence_of(one_of(KINDS)))
+  spatial_patterns: tuple = field(("checkerboard", "checkerboard-inv"),
+                                  "cycled over the spatial couplings",
+                                  sequence_of(one_of(SPATIAL_PATTERNS)))
+  mode: str = field("pairing", "'pairing' (the paper's choice) or 'masking' (Table 2a)",
+                    one_of(MODES))
+  num_bits: int = num_bits_field()
+  remat: bool = field(True, "recompute the couplings in the backward pass (saves memory)",
+                      boolean)
+
+  @nn.nowrap
+  def check_config(self):
+    """Raises ValueError naming the config.model field that cannot work, and the fix."""
+    h, w, c = self.shape
+    ps = self.patch_size
+    check_patch_size(ps, self.shape)
+    if (ps * ps * c) % 2:
+      raise ValueError(
+          f"config.model.patch_size={ps} gives tokens of {ps}*{ps}*{c} = {ps * ps * c} "
+          "features, which cannot be split in halves; choose an even patch size.")
+    if self.width % self.num_heads:
+      raise ValueError(f"config.model.width={self.width} is not divisible by "
+                       f"config.model.num_heads={self.num_heads}; choose a divisor of the "
+                       "width.")
+    if "spatial" not in self.kinds:
+      return
+    grid = (h // ps, w // ps)
+    for p in self.spatial_patterns:
+      first, second = spatial_halves(p, grid)
+      if len(first) != len(second):
+        raise ValueError(
+            f"config.model.spatial_patterns has {p!r}, which splits the {grid[0]}x{grid[1]} "
+            f"grid of patches into halves of {len(first)} and {len(second)} tokens; spatial "
+            "couplings need an even token count split evenly (checkerboard: an even number "
+            "of columns, hstripes: of rows); change config.model.patch_size or the patterns.")
 
   def setup(self):
     h, w, _ = self.shape
     ps = self.patch_size
-    # [-1, 1] with bins of 1/127.5 (the release's value_range(-1, 1)): the bound
-    # carries D ln 127.5 nats, not D ln 128.
-    self.dequantizer = fb.UniformDequantization(scale=1 / 127.5, offset=-1.0)
+    # [-1, 1] with bins of 2/255 = 1/127.5 at 8 bits (the release's value_range(-1, 1)):
+    # the bound carries D ln 127.5 nats, not D ln 128.
+    b = self.num_bits
+    self.dequantizer = fb.keep_bits(
+        b, fb.UniformDequantization(scale=2 / (2**b - 1), offset=-1.0, num_bits=b))
     conditioner = functools.partial(
         ViT, width=self.width, depth=self.vit_depth, num_heads=self.num_heads)
     couplings = Couplings(
-        (h // ps, w // ps), self.num_couplings, tuple(self.kinds),
-        tuple(self.spatial_patterns), self.mode, conditioner, self.remat)
+        (h // ps, w // ps), self.num_couplings, self.kinds, self.spatial_patterns,
+        self.mode, conditioner, self.remat)
     patches = fb.Patchify((ps, ps), (h, w))
     self.flow = fb.Chain([patches, couplings, fb.Invert(patches)])
     self.prior = fb.StandardNormal(self.shape)
-
-
-def from_config(cfg, shape):
-  return Jet(
-      shape=shape, patch_size=cfg.patch_size, num_couplings=cfg.num_couplings,
-      vit_depth=cfg.vit_depth, width=cfg.width, num_heads=cfg.num_heads,
-      kinds=tuple(cfg.kinds), spatial_patterns=tuple(cfg.spatial_patterns),
-      mode=cfg.mode, remat=cfg.remat)
-
-
-def validate(cfg, shape):
-  """Raises ValueError naming the config.model field that cannot work, and the fix."""
-  h, w, c = shape
-  ps = cfg.patch_size
-  check_patch_size(ps, shape)
-  if (ps * ps * c) % 2:
-    raise ValueError(
-        f"config.model.patch_size={ps} gives tokens of {ps}*{ps}*{c} = {ps * ps * c} "
-        "features, which cannot be split in halves; choose an even patch size.")
-  for field in ("num_couplings", "vit_depth", "width", "num_heads"):
-    if cfg[field] < 1:
-      raise ValueError(f"config.model.{field}={cfg[field]} must be at least 1.")
-  if cfg.width % cfg.num_heads:
-    raise ValueError(f"config.model.width={cfg.width} is not divisible by "
-                     f"config.model.num_heads={cfg.num_heads}; choose a divisor of the width.")
-  if cfg.mode not in MODES:
-    raise ValueError(f"config.model.mode={cfg.mode!r}: choose one of {MODES}.")
-  kinds = tuple(cfg.kinds)
-  if not kinds or any(k not in KINDS for k in kinds):
-    raise ValueError(f"config.model.kinds={kinds}: give a non-empty sequence of {KINDS}.")
-  if "spatial" not in kinds:
-    return
-  patterns = tuple(cfg.spatial_patterns)
-  if not patterns or any(p not in SPATIAL_PATTERNS for p in patterns):
-    raise ValueError(f"config.model.spatial_patterns={patterns}: give a non-empty "
-                     f"sequence of {SPATIAL_PATTERNS}.")
-  grid = (h // ps, w // ps)
-  for p in patterns:
-    first, second = spatial_halves(p, grid)
-    if len(first) != len(second):
-      raise ValueError(
-          f"config.model.spatial_patterns has {p!r}, which splits the {grid[0]}x{grid[1]} "
-          f"grid of patches into halves of {len(first)} and {len(second)} tokens; spatial "
-          "couplings need an even token count split evenly (checkerboard: an even number "
-          "of columns, hstripes: of rows); change config.model.patch_size or the patterns.")
-
-
-def default_config():
-  """config.model of Jet; the defaults are the paper's ablation model (section 3.2)."""
-  import ml_collections
-  return ml_collections.ConfigDict(dict(
-      name="jet",
-      patch_size=4,        # ps: tokens of ps*ps*C features; the paper picks 256 tokens
-      num_couplings=32,    # affine couplings, all in one scan
-      vit_depth=2,         # encoder blocks of every coupling's ViT
-      width=512,           # ViT width; its MLP is 4x as wide
-      num_heads=8,         # attention heads; must divide the width
-      kinds=("channels", "channels", "spatial"),  # coupling kinds, cycled
-      spatial_patterns=("checkerboard", "checkerboard-inv"),  # cycled over spatial couplings
-      mode="pairing",      # 'pairing' (the paper's choice) or 'masking' (Table 2a)
-      remat=True,          # recompute the couplings in the backward pass (saves memory)
-  ))

@@ -23,21 +23,27 @@ from typing import Sequence
 
 from flowzoo import bijectors as fb
 from flowzoo.models.base import ImageFlow
+from flowzoo.models.fields import at_least, field, num_bits_field, one_of, sequence_of
 from flowzoo.nets import MADE
 
 
 class MAF(ImageFlow):
+  """The defaults are the MAF paper's MNIST model, MAF (5)."""
   shape: tuple  # (H, W, C)
-  num_mades: int = 5
-  hidden: Sequence[int] = (1024, 1024)
-  scale: str = "exp_clamp"
-  num_bits: int = 8
+  num_mades: int = field(5, "masked autoregressive layers (\"MAF (5)\", MAF section 4)",
+                         at_least(1))
+  hidden: Sequence[int] = field((1024, 1024), "widths of each MADE's ReLU layers (MAF "
+                                "release, MNIST)", sequence_of(at_least(1)))
+  scale: str = field("exp_clamp", "scale function, see flowzoo/bijectors/coupling.py",
+                     one_of(fb.SCALES))
+  num_bits: int = num_bits_field()
 
   def setup(self):
     h, w, _ = self.shape
     # Data in [-1/2, 1/2) as Glow: bins of width 1/2^b.
-    self.dequantizer = fb.UniformDequantization(
-        scale=1.0 / 2**self.num_bits, offset=-0.5, num_bits=self.num_bits)
+    b = self.num_bits
+    self.dequantizer = fb.keep_bits(
+        b, fb.UniformDequantization(scale=1.0 / 2**b, offset=-0.5, num_bits=b))
     made = functools.partial(MADE, hidden=tuple(self.hidden))
     layers = []
     for k in range(self.num_mades):
@@ -46,34 +52,3 @@ class MAF(ImageFlow):
     flatten = fb.Patchify((h, w), (h, w))  # one token of all H*W*C features
     self.flow = fb.Chain([flatten, *layers, fb.Invert(flatten)])
     self.prior = fb.StandardNormal(self.shape)
-
-
-def from_config(cfg, shape):
-  return MAF(shape=shape, num_mades=cfg.num_mades, hidden=tuple(cfg.hidden),
-             scale=cfg.scale, num_bits=cfg.num_bits)
-
-
-def validate(cfg, shape):
-  """Raises ValueError naming the config.model field that cannot work, and the fix."""
-  if cfg.num_mades < 1:
-    raise ValueError(f"config.model.num_mades={cfg.num_mades} must be at least 1.")
-  hidden = tuple(cfg.hidden)
-  if not hidden or any(not isinstance(n, int) or n < 1 for n in hidden):
-    raise ValueError(f"config.model.hidden={cfg.hidden!r} must be a non-empty tuple of "
-                     "positive layer widths, e.g. (1024, 1024).")
-  if cfg.scale not in fb.SCALES:
-    raise ValueError(f"config.model.scale={cfg.scale!r}: choose one of {fb.SCALES}.")
-  if cfg.num_bits < 1:
-    raise ValueError(f"config.model.num_bits={cfg.num_bits} must be at least 1.")
-
-
-def default_config():
-  """config.model of MAF; the defaults are the MAF paper's MNIST model, MAF (5)."""
-  import ml_collections
-  return ml_collections.ConfigDict(dict(
-      name="maf",
-      num_mades=5,          # masked autoregressive layers ("MAF (5)", MAF section 4)
-      hidden=(1024, 1024),  # widths of each MADE's ReLU layers (MAF release, MNIST)
-      scale="exp_clamp",    # scale function, see flowzoo/bijectors/coupling.py
-      num_bits=8,           # bits per pixel of the data
-  ))

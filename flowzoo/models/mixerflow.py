@@ -32,6 +32,7 @@ import flax.linen as nn
 
 from flowzoo import bijectors as fb
 from flowzoo.models.base import ImageFlow, check_patch_size
+from flowzoo.models.fields import at_least, boolean, field, num_bits_field, one_of, positive
 from flowzoo.nets import KAN, ResMLP
 
 FLOW_LAYERS = ("affine", "spline", "kan", "maf")
@@ -117,34 +118,71 @@ class ShiftLayer(fb.Bijector):
 
 
 class MixerFlow(ImageFlow):
+  """The defaults are the paper's CIFAR-10 model (Table 9)."""
   shape: tuple  # (H, W, C)
-  patch_size: int = 4
-  num_layers: int = 30
-  hidden: int = 128
-  shift: int = 1  # 0: no shift layers
-  shift_every: int = 4
-  linear: str = "lu"
-  flow_layers: int = 4
+  patch_size: int = field(4, "p: the mixer matrix has (H/p)(W/p) rows of p*p*C channels",
+                          at_least(1))
+  num_layers: int = field(30, "mixer layers, shift layers included (appendix A)", at_least(1))
+  hidden: int = field(128, "width of the residual-MLP conditioners", at_least(1))
+  shift: int = field(1, "shift of the shift layers in pixels; 0 for none", at_least(0))
+  shift_every: int = field(4, "every shift_every-th mixer layer is a shift layer", at_least(1))
+  linear: str = field("lu", "linear block: 'lu', 'rlu' (reversal then LU) or 'none'",
+                      one_of(("lu", "rlu", "none")))
+  flow_layers: int = field(4, "[linear block, flow layer, ActNorm] per mixing flow "
+                           "(appendix A)", at_least(1))
   # The paper names no scale function beyond "traditionally an exponential function"
   # (appendix D); soft-clamped exp is one, and the identity at zero as the paper's identity
   # initialisation (section 4) asks. Its bound, e^2 per coupling, compounds over depth: on
   # natural-photo crops a 6-layer model diverged with it by step 17 (issue 10), which is why
   # configs/mixerflow_quickstart.py takes Jet's sigmoid2 (<= 2, the identity at zero) instead.
-  scale: str = "exp_clamp"
-  flow_layer: str = "affine"
-  spline_bins: int = 4
-  spline_bound: float = 3.0
-  kan_grid: int = 5
-  kan_order: int = 3
-  num_bits: int = 8
-  remat: bool = False
+  scale: str = field("exp_clamp", "coupling scale function, see flowzoo/bijectors/coupling.py",
+                     one_of(fb.SCALES))
+  flow_layer: str = field(
+      "affine", "the flow layer after each linear block (sections 5.3, 5.6): 'affine' "
+      "coupling, 'spline' (rational-quadratic spline coupling), 'kan' (affine coupling with "
+      "a KAN conditioner) or 'maf' (masked autoregressive layer, a MADE-masked residual MLP)",
+      one_of(FLOW_LAYERS))
+  spline_bins: int = field(4, "K, bins of the splines ('spline'); 4 gives Table 8's 5.28M",
+                           at_least(1))
+  spline_bound: float = field(3.0, "B: splines on [-B, B], the identity outside ('spline')",
+                              positive)
+  kan_grid: int = field(5, "G, grid intervals of the KAN's B-splines ('kan'; pykan's layer)",
+                        at_least(1))
+  kan_order: int = field(3, "k, their order ('kan'; KAN, Liu et al. 2024, section 2.2)",
+                         at_least(1))
+  num_bits: int = num_bits_field()
+  remat: bool = field(False, "recompute activations in the backward pass (saves memory)",
+                      boolean)
+
+  @nn.nowrap
+  def check_config(self):
+    """Raises ValueError naming the config.model field that cannot work, and the fix."""
+    h, w, c = self.shape
+    p = self.patch_size
+    check_patch_size(p, self.shape)
+    if (h // p) * (w // p) < 2 or p * p * c < 2:
+      raise ValueError(f"config.model.patch_size={p} leaves fewer than 2 patches or "
+                       "features to couple; choose a smaller patch size.")
+    if not self.shift:
+      return
+    if self.shift >= p:
+      raise ValueError(f"config.model.shift={self.shift} must lie in 1..patch_size-1 "
+                       f"(={p - 1}), or be 0 for no shift layers.")
+    if self.shift_every > self.num_layers:
+      raise ValueError(f"config.model.shift_every={self.shift_every} must lie in "
+                       f"1..num_layers (={self.num_layers}).")
+    if ((h - p) // p) * ((w - p) // p) < 2:
+      raise ValueError(f"config.model.shift={self.shift}: the shifted mixer matrix of a "
+                       f"{h}x{w} image with patch {p} has fewer than 2 patches; use "
+                       "shift=0 or a smaller patch size.")
 
   def setup(self):
     h, w, _ = self.shape
     p = self.patch_size
     # Data in [-1/2, 1/2) as Glow: bins of width 1/2^b.
-    self.dequantizer = fb.UniformDequantization(
-        scale=1.0 / 2**self.num_bits, offset=-0.5, num_bits=self.num_bits)
+    b = self.num_bits
+    self.dequantizer = fb.keep_bits(
+        b, fb.UniformDequantization(scale=1.0 / 2**b, offset=-0.5, num_bits=b))
     flow_layer = FlowLayer(self.flow_layer, self.spline_bins, self.spline_bound,
                            self.kan_grid, self.kan_order)
     layer = MixerLayer(self.hidden, self.linear, self.flow_layers, self.scale, flow_layer)
@@ -160,73 +198,3 @@ class MixerFlow(ImageFlow):
     patches = fb.Patchify((p, p), (h, w))
     self.flow = fb.Chain([fb.LULinear(), patches, *mixer, fb.Invert(patches)])
     self.prior = fb.StandardNormal(self.shape)
-
-
-def from_config(cfg, shape):
-  return MixerFlow(
-      shape=shape, patch_size=cfg.patch_size, num_layers=cfg.num_layers, hidden=cfg.hidden,
-      shift=cfg.shift, shift_every=cfg.shift_every, linear=cfg.linear,
-      flow_layers=cfg.flow_layers, scale=cfg.scale, flow_layer=cfg.flow_layer,
-      spline_bins=cfg.spline_bins, spline_bound=cfg.spline_bound, kan_grid=cfg.kan_grid,
-      kan_order=cfg.kan_order, num_bits=cfg.num_bits, remat=cfg.remat)
-
-
-def validate(cfg, shape):
-  """Raises ValueError naming the config.model field that cannot work, and the fix."""
-  h, w, _ = shape
-  p = cfg.patch_size
-  check_patch_size(p, shape)
-  if (h // p) * (w // p) < 2 or p * p * shape[2] < 2:
-    raise ValueError(f"config.model.patch_size={p} leaves fewer than 2 patches or "
-                     "features to couple; choose a smaller patch size.")
-  if cfg.linear not in ("lu", "rlu", "none"):
-    raise ValueError(f"config.model.linear={cfg.linear!r}: choose 'lu', 'rlu' or 'none'.")
-  if cfg.scale not in fb.SCALES:
-    raise ValueError(f"config.model.scale={cfg.scale!r}: choose one of {fb.SCALES}.")
-  if cfg.flow_layer not in FLOW_LAYERS:
-    raise ValueError(f"config.model.flow_layer={cfg.flow_layer!r}: choose one of "
-                     f"{FLOW_LAYERS}.")
-  for field in ("num_layers", "flow_layers", "hidden", "num_bits", "spline_bins", "kan_grid",
-                "kan_order"):
-    if cfg[field] < 1:
-      raise ValueError(f"config.model.{field}={cfg[field]} must be at least 1.")
-  if not cfg.spline_bound > 0:
-    raise ValueError(f"config.model.spline_bound={cfg.spline_bound} must be positive: the "
-                     "splines act on [-spline_bound, spline_bound].")
-  if cfg.shift:
-    if not 0 < cfg.shift < p:
-      raise ValueError(f"config.model.shift={cfg.shift} must lie in 1..patch_size-1 "
-                       f"(={p - 1}), or be 0 for no shift layers.")
-    if not 1 <= cfg.shift_every <= cfg.num_layers:
-      raise ValueError(f"config.model.shift_every={cfg.shift_every} must lie in "
-                       f"1..num_layers (={cfg.num_layers}).")
-    if ((h - p) // p) * ((w - p) // p) < 2:
-      raise ValueError(f"config.model.shift={cfg.shift}: the shifted mixer matrix of a "
-                       f"{h}x{w} image with patch {p} has fewer than 2 patches; use "
-                       "shift=0 or a smaller patch size.")
-
-
-def default_config():
-  """config.model of MixerFlow; the defaults are the paper's CIFAR-10 model (Table 9)."""
-  import ml_collections
-  return ml_collections.ConfigDict(dict(
-      name="mixerflow",
-      patch_size=4,      # p: the mixer matrix has (H/p)(W/p) rows of p*p*C channels
-      num_layers=30,     # mixer layers, shift layers included (appendix A)
-      hidden=128,        # width of the residual-MLP conditioners
-      shift=1,           # shift of the shift layers in pixels; 0 for none
-      shift_every=4,     # every shift_every-th mixer layer is a shift layer
-      linear="lu",       # linear block: 'lu', 'rlu' (reversal then LU) or 'none'
-      flow_layers=4,     # [linear block, flow layer, ActNorm] per mixing flow (appendix A)
-      scale="exp_clamp",  # coupling scale function, see flowzoo/bijectors/coupling.py
-      # The flow layer after each linear block (sections 5.3, 5.6): 'affine' coupling,
-      # 'spline' (rational-quadratic spline coupling), 'kan' (affine coupling with a KAN
-      # conditioner) or 'maf' (masked autoregressive layer, a MADE-masked residual MLP).
-      flow_layer="affine",
-      spline_bins=4,     # K, bins of the splines ('spline'); 4 gives Table 8's 5.28M
-      spline_bound=3.0,  # B: splines on [-B, B], the identity outside ('spline')
-      kan_grid=5,        # G, grid intervals of the KAN's B-splines ('kan'; pykan's layer)
-      kan_order=3,       # k, their order ('kan'; KAN, Liu et al. 2024, section 2.2)
-      num_bits=8,        # bits per pixel of the data
-      remat=False,       # recompute activations in the backward pass (saves memory)
-  ))

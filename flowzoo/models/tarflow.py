@@ -59,29 +59,33 @@ import numpy as np
 from flowzoo import bijectors as fb
 from flowzoo.bijectors.base import draw, float_dtype
 from flowzoo.models.base import ImageFlow, check_patch_size
+from flowzoo.models.fields import at_least, boolean, field, num_bits_field, one_of, positive
 from flowzoo.nets.causal_transformer import CausalTransformer
 
 NOISES = ("uniform", "gaussian")
 
 
 class GaussianNoise(fb.Bijector):
-  """The generation runs' data: x = 2k/255 - 1 + sigma * eps (train.py:113-115).
+  """The generation runs' data: x = 2k/255 - 1 + sigma * eps (train.py:113-115), for
+  the 2^num_bits levels k of the data (255 = 2^8 - 1).
 
   No dequantization: the noise spills over the bins, so the density of x bounds
   nothing on the 8-bit images. Its ldj, D ln(2/255), only puts log_prob on the scale
   of one 8-bit step, and flowzoo's records say `gaussian(sigma=S)` for it
   (flowzoo/provenance.py), never a uniform bound. The inverse rounds to the nearest
-  of the 256 levels.
+  of the levels.
   """
   sigma: float
+  num_bits: int = 8
 
   def __call__(self, x, inverse=False, train=False, temperature=1.0):
+    top = 2**self.num_bits - 1
     dtype = x.dtype if inverse else float_dtype()
-    ldj = jnp.full((x.shape[0],), math.prod(x.shape[1:]) * np.log(2 / 255), dtype)
+    ldj = jnp.full((x.shape[0],), math.prod(x.shape[1:]) * np.log(2 / top), dtype)
     if inverse:
-      return jnp.clip(jnp.round((x + 1) * 127.5), 0, 255).astype(jnp.uint8), -ldj
+      return jnp.clip(jnp.round((x + 1) * (top / 2)), 0, top).astype(jnp.uint8), -ldj
     eps = draw(self, "eps", "dequant", jax.random.normal, x.shape, dtype)
-    return x.astype(dtype) * (2 / 255) - 1 + self.sigma * eps, ldj
+    return x.astype(dtype) * (2 / top) - 1 + self.sigma * eps, ldj
 
 
 class AutoregressiveFlow(fb.Bijector):
@@ -201,29 +205,53 @@ class Flows(fb.Bijector):
 
 
 class TarFlow(ImageFlow):
-  """The backbone: images [B, H, W, C] <-> z [B, T, d]; fields as default_config's."""
+  """The backbone: images [B, H, W, C] <-> z [B, T, d]. The defaults are the release's
+  ImageNet 64x64 likelihood run (README.md:44-48: 2-768-8-8, uniform noise)."""
   shape: tuple  # (H, W, C)
-  patch_size: int = 2
-  width: int = 768
-  num_flows: int = 8
-  layers_per_flow: int = 8
-  head_dim: int = 64
-  num_classes: int = 0
-  noise: str = "uniform"
-  noise_std: float = 0.05
-  remat: bool = True
+  patch_size: int = field(2, "P: tokens of P*P*C features (--patch_size)", at_least(1))
+  width: int = field(768, "transformer width (--channels)", at_least(1))
+  num_flows: int = field(8, "autoregressive flows, alternating token order (--blocks)",
+                         at_least(1))
+  layers_per_flow: int = field(8, "transformer blocks per flow (--layers_per_block)",
+                               at_least(1))
+  head_dim: int = field(64, "attention head width (MetaBlock's default); must divide width",
+                        at_least(1))
+  num_classes: int = field(0, "> 0: class-conditional (labels in log_prob and sample); "
+                           "0: unconditional", at_least(0))
+  noise: str = field("uniform", "'uniform': dequantized, bpd a bound; 'gaussian': generation",
+                     one_of(NOISES))
+  noise_std: float = field(0.05, "sigma of 'gaussian' noise, and of the denoising step "
+                           "(--noise_std: 0.05 at 64x64)", positive)
+  num_bits: int = num_bits_field()
+  remat: bool = field(True, "recompute each flow in the backward pass (saves memory)", boolean)
   # Mixed precision: the transformers' matmuls in this dtype ('bfloat16') from float32
   # parameters, the affine maps and log-dets in float32. Not a config.model field: the
   # trainer sets it from config.train.compute_dtype for its train step only.
   compute_dtype: Optional[str] = None
 
+  @nn.nowrap
+  def check_config(self):
+    """Raises ValueError naming the config.model field that cannot work, and the fix."""
+    h, w, _ = self.shape
+    p = self.patch_size
+    check_patch_size(p, self.shape)
+    if (h // p) * (w // p) < 2:
+      raise ValueError(f"config.model.patch_size={p} leaves one token of the {h}x{w} image, "
+                       "which every flow passes unchanged; choose a smaller patch size.")
+    if self.width % self.head_dim:
+      raise ValueError(f"config.model.width={self.width} is not a multiple of "
+                       f"config.model.head_dim={self.head_dim}; heads are width / head_dim.")
+
   def setup(self):
     h, w, c = self.shape
     p = self.patch_size
+    b = self.num_bits
     if self.noise == "uniform":
-      self.dequantizer = fb.UniformDequantization(scale=1 / 128, offset=-1.0)
+      # 2^b bins on [-1, 1): 1/128 at 8 bits.
+      dequantizer = fb.UniformDequantization(scale=2 / 2**b, offset=-1.0, num_bits=b)
     else:
-      self.dequantizer = GaussianNoise(self.noise_std)
+      dequantizer = GaussianNoise(self.noise_std, b)
+    self.dequantizer = fb.keep_bits(b, dequantizer)
     self.flow = Flows(self.shape, p, self.num_flows, self.width, self.layers_per_flow,
                       self.head_dim, self.num_classes, self.remat, self.compute_dtype)
     self.prior = fb.StandardNormal(((h // p) * (w // p), p * p * c))
@@ -267,50 +295,3 @@ class TarFlow(ImageFlow):
     return self.quantize(self.generate(n, temperature, labels, guidance, attn_temp,
                                        annealed_guidance, denoise), with_finite)
 
-
-def from_config(cfg, shape):
-  # The fields of config.model, its name aside, are TarFlow's.
-  return TarFlow(shape=shape, **{k: v for k, v in cfg.items() if k != "name"})
-
-
-def validate(cfg, shape):
-  """Raises ValueError naming the config.model field that cannot work, and the fix."""
-  h, w, _ = shape
-  p = cfg.patch_size
-  check_patch_size(p, shape)
-  if (h // p) * (w // p) < 2:
-    raise ValueError(f"config.model.patch_size={p} leaves one token of the {h}x{w} image, "
-                     "which every flow passes unchanged; choose a smaller patch size.")
-  for field in ("num_flows", "layers_per_flow", "width", "head_dim"):
-    if not isinstance(cfg[field], int) or cfg[field] < 1:
-      raise ValueError(f"config.model.{field}={cfg[field]!r} must be an integer >= 1.")
-  if cfg.width % cfg.head_dim:
-    raise ValueError(f"config.model.width={cfg.width} is not a multiple of "
-                     f"config.model.head_dim={cfg.head_dim}; heads are width / head_dim.")
-  if not isinstance(cfg.num_classes, int) or cfg.num_classes < 0:
-    raise ValueError(f"config.model.num_classes={cfg.num_classes!r} must be an integer >= 0 "
-                     "(0: unconditional).")
-  if cfg.noise not in NOISES:
-    raise ValueError(f"config.model.noise={cfg.noise!r}: choose one of {NOISES}.")
-  if cfg.noise == "gaussian" and not (isinstance(cfg.noise_std, (int, float))
-                                      and 0 < cfg.noise_std < math.inf):
-    raise ValueError(f"config.model.noise_std={cfg.noise_std!r} must be a number > 0 "
-                     "(the release's --noise_std: 0.05 at 64x64).")
-
-
-def default_config():
-  """config.model of TarFlow; the defaults are the release's ImageNet 64x64 likelihood run
-  (README.md:44-48: 2-768-8-8, uniform noise)."""
-  import ml_collections
-  return ml_collections.ConfigDict(dict(
-      name="tarflow",
-      patch_size=2,        # P: tokens of P*P*C features (--patch_size)
-      width=768,           # transformer width (--channels)
-      num_flows=8,         # autoregressive flows, alternating token order (--blocks)
-      layers_per_flow=8,   # transformer blocks per flow (--layers_per_block)
-      head_dim=64,         # attention head width (MetaBlock's default); must divide width
-      num_classes=0,       # > 0: class-conditional (labels in log_prob and sample)
-      noise="uniform",     # 'uniform': dequantized, bpd a bound; 'gaussian': generation
-      noise_std=0.05,      # sigma of 'gaussian' noise, and of the denoising step (--noise_std)
-      remat=True,          # recompute each flow in the backward pass (saves memory)
-  ))
