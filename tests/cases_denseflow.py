@@ -1,9 +1,10 @@
 """Property-suite cases of DenseFlow's layers (flowzoo/models/denseflow.py and the layers
-it adds to flowzoo/bijectors and flowzoo/nets), in the noise-fixed form of DESIGN.md:
-the block with its noise given as draws, the dequantization flow with a fixed context,
-and a tiny whole DenseFlow (one block: no squeeze-and-drop, no augmentation).
-The stochastic parts themselves (Augment, squeeze-and-drop, variational dequantization,
-sampling) are tested directly in tests/test_denseflow.py.
+it adds to flowzoo/bijectors and flowzoo/nets), with their noise fixed (given noise,
+flowzoo/bijectors/base.py): the block with its noise given as draws, the dequantization
+flow with a fixed context, and a tiny whole DenseFlow (one block: no squeeze-and-drop,
+no augmentation). The stochastic parts themselves (the cross-unit coupling,
+squeeze-and-drop, variational dequantization, sampling) are tested directly in
+tests/test_denseflow.py.
 """
 import functools
 
@@ -12,7 +13,7 @@ import jax.numpy as jnp
 from flax.core import unfreeze
 
 from flowzoo import bijectors as fb
-from flowzoo.bijectors.augment import Coupling
+from flowzoo.bijectors.augment import ScaleShiftCoupling
 from flowzoo.bijectors.distributions import normal_log_prob
 from flowzoo.bijectors.vardequant import DequantizationFlow, Sigmoid
 from flowzoo.models import denseflow
@@ -42,15 +43,16 @@ class BlockGivenNoise:
   """The bijective part of a DenseFlowBlock: [x, eta_1, ..., eta_{units-1}] -> z.
 
   Not a Flax module but its init / apply, which is all the property suite calls: the
-  noise channels of the input go to the block as its Augment's draws, and the block's
-  forward log-det (units + cross-unit sum ln sigma - ln N(eta)) gets ln N(eta) back.
-  The inverse lets the block record the eta it recovers (a mutable 'draws'), so it
-  checks the block's own inversion of the cross-unit couplings.
+  noise channels of the input go to the cross-unit couplings as their draws, and the
+  block's forward log-det (units + cross-unit sum ln sigma - ln N(eta)) gets ln N(eta)
+  back. The inverse lets the couplings record the eta they recover (a mutable 'draws'),
+  so it checks the block's own inversion of the cross-unit couplings.
   """
 
   def __init__(self, **kw):
     self.block = denseflow.DenseFlowBlock(**kw)
-    self.noise = self.block.growth_rate * (self.block.units - 1)
+    self.names = [f"cross_unit{i}" for i in range(1, self.block.units)]
+    self.noise = self.block.growth_rate * len(self.names)
 
   def _split(self, x):
     return x[..., :x.shape[-1] - self.noise], x[..., x.shape[-1] - self.noise:]
@@ -61,11 +63,13 @@ class BlockGivenNoise:
   def apply(self, variables, x, method="forward"):
     if method == "forward":
       x, eta = self._split(x)
-      draws = {"augment": {"eta": eta}}
+      etas = jnp.split(eta, len(self.names), axis=-1)
+      draws = {name: {"eta": e} for name, e in zip(self.names, etas)}
       z, ldj = self.block.apply({**variables, "draws": draws}, x, method="forward")
       return z, ldj + normal_log_prob(eta)
     (x, ldj), state = self.block.apply(variables, x, method="inverse", mutable=["draws"])
-    eta = unfreeze(state)["draws"]["augment"]["eta"]
+    draws = unfreeze(state)["draws"]
+    eta = jnp.concatenate([draws[name]["eta"] for name in self.names], axis=-1)
     return jnp.concatenate([x, eta], axis=-1), ldj - normal_log_prob(eta)
 
 
@@ -76,7 +80,8 @@ def block(**kw):
 
 CASES = [
     Case("df_switch_odd", denseflow.SwitchChannels, (2, 2, 2, 5)),
-    Case("df_coupling_odd", lambda: Coupling(NET), (3, 2, 2, 5), identity_at_init=True),
+    Case("df_coupling_odd", lambda: ScaleShiftCoupling(NET), (3, 2, 2, 5),
+         identity_at_init=True),
     Case("df_module", lambda: denseflow.GlowLikeModule(NET), (2, 2, 2, 4)),
     # [x (4 channels), eta_1, eta_2 (2 each)] -> block output of 4 + 2 * 2 channels.
     Case("df_block_given_noise", block(), (2, 2, 2, 8)),

@@ -28,8 +28,7 @@ import pytest
 
 from flowzoo import bijectors as fb
 from flowzoo import convert, models
-from flowzoo.bijectors.augment import Coupling
-from flowzoo.bijectors.distributions import normal_log_prob
+from flowzoo.bijectors.augment import CrossUnitCoupling
 from flowzoo.convert import denseflow as convert_denseflow
 from flowzoo.models import denseflow
 from flowzoo.nets.dense import NoiseNet
@@ -89,12 +88,12 @@ def variables(arrays):
 
 def _draws(ref, dtype):
   """The fixture's noise in flowzoo's draws layout: the dequantizer's standard normal
-  base draw, and per block one Augment draw of every unit's eta on channels."""
-  eta = lambda b, i: nhwc(ref[f"noise/block{b}/unit{i}_eta"])
+  base draw, and the eta of every cross-unit coupling."""
+  eta = lambda b, i: {"eta": nhwc(ref[f"noise/block{b}/unit{i}_eta"])}
   return cast({
       "dequantizer": {"base": {"eps": nhwc(ref["noise/dequant_base"])}},
-      "flow": {"layers_1": {"augment": {"eta": np.concatenate([eta(0, 1), eta(0, 2)], -1)}},
-               "layers_3": {"augment": {"eta": eta(1, 1)}}}}, dtype)
+      "flow": {"layers_1": {"cross_unit1": eta(0, 1), "cross_unit2": eta(0, 2)},
+               "layers_3": {"cross_unit1": eta(1, 1)}}}, dtype)
 
 
 def _reference(ref, out, dtype):
@@ -123,13 +122,11 @@ def _components(model, variables, r):
     for i in range(block.units):
       if i > 0:
         eta, z = r[f"noise/block{b}/unit{i}_eta"], r[f"block{b}/unit{i - 1}/z"]
-        cross = Coupling(NoiseNet, num_condition=z.shape[-1], sees_condition=False,
-                         interleaved=False)
-        y, ldj = cross.apply({"params": params[f"cross_unit{i}"]},
-                             jnp.concatenate([z, eta], -1),
-                             context=jnp.concatenate(earlier, -1))
+        y, ldj = CrossUnitCoupling(gr, NoiseNet).apply(
+            {"params": params[f"cross_unit{i}"], "draws": {"eta": eta}}, z,
+            context=jnp.concatenate(earlier, -1))
         out[f"block{b}/cross{i}/eta_hat"] = y[..., -gr:]
-        out[f"block{b}/cross{i}/delta"] = ldj - normal_log_prob(eta)
+        out[f"block{b}/cross{i}/delta"] = ldj
         earlier.append(z)
         z = jnp.concatenate([z, r[f"block{b}/cross{i}/eta_hat"]], -1)
       unit = fb.Repeat(denseflow.GlowLikeModule(block.coupling_net), block.modules)
@@ -320,7 +317,7 @@ def _swap_halves(a):
 
 
 UNIT = "params/flow/layers_1/unit0/steps/layer/"
-NET = UNIT + "Coupling_0/conditioner/"
+NET = UNIT + "ScaleShiftCoupling_0/conditioner/"
 CROSS = "params/flow/layers_1/cross_unit1/conditioner/"
 
 

@@ -12,10 +12,10 @@ from scipy import stats
 
 from flowzoo import config as fz_config
 from flowzoo import models
-from flowzoo.bijectors.augment import Augment
+from flowzoo.bijectors.augment import CrossUnitCoupling
 from flowzoo.bijectors.vardequant import Sigmoid, VariationalDequantization
 from flowzoo.models import denseflow
-from flowzoo.nets.dense import (BatchNorm, DequantizationContext, ResidualDenseNet,
+from flowzoo.nets.dense import (BatchNorm, DequantizationContext, NoiseNet, ResidualDenseNet,
                                 iterative_pinv)
 from tests.cases_denseflow import NET
 from tests.commands import CONFIGS
@@ -46,14 +46,30 @@ def _block():
   return denseflow.DenseFlowBlock(units=3, modules=1, growth_rate=2, coupling_net=NET)
 
 
-def test_augmentation_adds_minus_log_density_of_its_noise():
+def test_cross_unit_coupling_widens_by_mu_plus_sigma_eta_and_adds_its_bound_terms():
   x = jax.random.normal(jax.random.key(0), (3, 2, 2, 4))
-  y, ldj = Augment(5).apply({}, x, rngs={"noise": jax.random.key(1)})
+  earlier = jax.random.normal(jax.random.key(1), (3, 2, 2, 6))
+  # White noise (no g): z_aug = [z, eta] and the bound gains -ln N(eta).
+  y, ldj = CrossUnitCoupling(5).apply({}, x, rngs={"noise": jax.random.key(2)})
   eta = np.asarray(y[..., 4:], np.float64)
   np.testing.assert_array_equal(y[..., :4], x)
   np.testing.assert_allclose(ldj, -stats.norm.logpdf(eta).sum(axis=(1, 2, 3)), rtol=1e-5)
-  x_back, _ = Augment(5).apply({}, y, inverse=True)
-  np.testing.assert_array_equal(x_back, x)
+  np.testing.assert_array_equal(CrossUnitCoupling(5).apply({}, y, inverse=True)[0], x)
+  # Conditioned: g(z_<i) gives (mu, raw scale) in two halves, sigma = exp(2 tanh(raw / 2)),
+  # and the bound gains sum ln sigma - ln N(eta) (equation 9).
+  cross = CrossUnitCoupling(5, NoiseNet)
+  variables = cross.init(jax.random.key(3), x, context=earlier)
+  variables = jax.tree.map(lambda v: v + 0.1, variables)  # g away from zero
+  (y, ldj), state = cross.apply(variables, x, context=earlier,
+                                rngs={"noise": jax.random.key(4)}, mutable=["draws"])
+  eta = state["draws"]["eta"]
+  h = NoiseNet(10).apply({"params": variables["params"]["conditioner"]}, earlier)
+  mu, log_sigma = h[..., :5], 2 * np.tanh(h[..., 5:] / 2)
+  np.testing.assert_array_equal(y[..., :4], x)
+  np.testing.assert_allclose(y[..., 4:], mu + np.exp(log_sigma) * eta, rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(
+      ldj, (log_sigma - stats.norm.logpdf(np.asarray(eta, np.float64))).sum(axis=(1, 2, 3)),
+      rtol=1e-5)
 
 
 def test_block_bound_given_noise_inverse_recovery_and_sampling():
@@ -65,19 +81,18 @@ def test_block_bound_given_noise_inverse_recovery_and_sampling():
   (z, ldj), state = jax.jit(lambda v, x: block.apply(
       v, x, rngs={"noise": jax.random.key(3)}, capture_intermediates=True,
       mutable=["draws", "intermediates"]))(variables, x)
-  # One draw for the block: eta_1 and eta_2 (2 channels each) on channels.
-  eta = state["draws"]["augment"]["eta"]
-  assert jax.tree.map(np.shape, state["draws"]) == {"augment": {"eta": (3, 2, 2, 4)}}
-  # The bound: the units' and cross-unit couplings' log-dets, minus ln N(eta).
+  # One draw per cross-unit coupling: eta_1 and eta_2, 2 channels each.
+  draws = state["draws"]
+  assert jax.tree.map(np.shape, draws) == {"cross_unit1": {"eta": (3, 2, 2, 2)},
+                                           "cross_unit2": {"eta": (3, 2, 2, 2)}}
+  # The bound: the units' and cross-unit couplings' log-dets.
   calls = state["intermediates"]
   parts = sum(calls[name]["__call__"][0][1] for name in
               ("unit0", "unit1", "unit2", "cross_unit1", "cross_unit2"))
-  np.testing.assert_allclose(
-      ldj, parts - stats.norm.logpdf(np.asarray(eta, np.float64)).sum(axis=(1, 2, 3)),
-      rtol=1e-5, atol=1e-4)
+  np.testing.assert_allclose(ldj, parts, rtol=1e-5, atol=1e-4)
   # Given the same draws, the block draws nothing and reproduces its output (up to the
   # rounding of another compiled program).
-  given = {**variables, "draws": {"augment": {"eta": eta}}}
+  given = {**variables, "draws": draws}
   z_given, ldj_given = jax.jit(block.apply)(given, x)
   np.testing.assert_allclose(z_given, z, rtol=1e-5, atol=1e-5)
   np.testing.assert_allclose(ldj_given, ldj, rtol=1e-5, atol=1e-4)
@@ -86,7 +101,9 @@ def test_block_bound_given_noise_inverse_recovery_and_sampling():
   (x_back, ldj_back), recovered = jax.jit(lambda v, z: block.apply(
       v, z, inverse=True, mutable=["draws"]))(variables, z)
   np.testing.assert_allclose(x_back, x, rtol=1e-4, atol=1e-4)
-  np.testing.assert_allclose(recovered["draws"]["augment"]["eta"], eta, rtol=1e-4, atol=1e-4)
+  for name in ("cross_unit1", "cross_unit2"):
+    np.testing.assert_allclose(recovered["draws"][name]["eta"], draws[name]["eta"],
+                               rtol=1e-4, atol=1e-4)
   np.testing.assert_allclose(ldj_back, -ldj, rtol=1e-4, atol=1e-3)
   # ... and sampling drops the widened channels without evaluating g.
   x_sampled, _ = jax.jit(lambda v, z: block.apply(v, z, inverse=True))(variables, z)

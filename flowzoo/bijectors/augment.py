@@ -1,24 +1,18 @@
-"""Augmentation with conditioned noise: DenseFlow's cross-unit coupling (Grcic et al.,
-NeurIPS 2021, section 2.1), in the SurVAE-flows convention of DESIGN.md.
+"""DenseFlow's two couplings (Grcic, Grubisic, Segvic; NeurIPS 2021), both with the release's
+update z2 = x2 * exp(2 tanh(h / 2)) + shift (scale, then shift), computed through flowzoo's
+`affine` and `log_scale`.
 
-Cross-unit coupling widens a latent z by `channels` channels of noise,
+  ScaleShiftCoupling  the intra-module coupling of the glow-like modules (Fig. 2) and,
+                      given a context, the conditional coupling of the dequantization flow;
+  CrossUnitCoupling   incremental augmentation with conditioned noise (section 2.1): widens
+                      a latent z by `channels` channels,
 
-    z_aug = [z, mu + sigma * eta],   eta ~ N(0, I),   (mu, sigma) = g(earlier latents),
+                          z_aug = [z, mu + sigma * eta],  eta ~ N(0, I),  (mu, sigma) = g(z_<i),
 
-and adds E_eta[ -ln N(eta) + sum ln sigma ] to the bound on ln p(z) (equation 9). It is
-two layers here, so that the bijective part can be checked on its own:
-  Augment   draws eta from the 'noise' rng stream (or given: draws 'eta'), concatenates
-            it and adds -ln N(eta);
-            its inverse drops the channels (sampling needs no g);
-  Coupling  the affine map eta -> mu + sigma * eta given the context (`num_condition`
-            = the width of z, `sees_condition=False`): a bijection with log|det| =
-            sum ln sigma.
-`Coupling` is also DenseFlow's intra-module coupling and the conditional coupling of
-its dequantization flow: all three share the release's update
-z2 = x2 * exp(2 tanh(h / 2)) + shift (scale, then shift), computed through
-flowzoo's `affine` and `log_scale`.
+                      and adds -ln N(eta) + sum ln sigma to the bound on ln p(z) (equation 9),
+                      in the SurVAE-flows convention of flowzoo/bijectors/base.py.
 """
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import flax.linen as nn
 import jax
@@ -36,47 +30,66 @@ def scale_then_shift(x, shift, raw, inverse):
   return affine(x, shift * jnp.exp(-logs), logs, inverse)
 
 
-class Coupling(Bijector):
-  """Affine coupling over the last axis with DenseFlow's update.
+class ScaleShiftCoupling(Bijector):
+  """Affine coupling over the last axis with DenseFlow's scale-then-shift update.
 
-  The first `num_condition` features (ceil(C / 2) by default, as torch.chunk splits)
-  pass unchanged; `conditioner(out_features)` maps [x1, context] (or only the
-  context when `sees_condition` is False) to the parameters of the rest, read
-  interleaved as (raw scale, shift) at (even, odd) positions, or in two halves
-  (shift, raw scale) as the release's cross-unit coupling reads them.
+  The first ceil(C / 2) features (as torch.chunk splits) pass unchanged;
+  `conditioner(out_features)` maps [x1, context] to the parameters of the rest, read
+  interleaved as (raw scale, shift) at (even, odd) positions, as the release's
+  ElementwiseParams2d(2, mode='sequential') reads them. `context` (the dequantization
+  flow's features of the image, at the resolution of x) is bound when the layer is
+  built, so that the layer composes through fb.chain like any other.
   """
   conditioner: Callable[[int], nn.Module]
-  num_condition: Optional[int] = None
-  sees_condition: bool = True
-  interleaved: bool = True
+  context: Optional[Any] = None
 
   @nn.compact
-  def __call__(self, x, inverse=False, train=False, temperature=1.0, context=None):
-    d1 = (x.shape[-1] + 1) // 2 if self.num_condition is None else self.num_condition
+  def __call__(self, x, inverse=False, train=False, temperature=1.0):
+    d1 = (x.shape[-1] + 1) // 2
     x1, x2 = x[..., :d1], x[..., d1:]
-    inputs = [x1] if self.sees_condition else []
-    if context is not None:
-      inputs.append(context.astype(x.dtype))
-    h = self.conditioner(2 * x2.shape[-1], name="conditioner")(
-        jnp.concatenate(inputs, axis=-1), train=train)
-    if self.interleaved:
-      raw, shift = h[..., 0::2], h[..., 1::2]
-    else:
-      shift, raw = jnp.split(h, 2, axis=-1)
-    y2, ldj = scale_then_shift(x2, shift, raw, inverse)
+    inputs = x1
+    if self.context is not None:
+      inputs = jnp.concatenate([x1, self.context.astype(x.dtype)], axis=-1)
+    h = self.conditioner(2 * x2.shape[-1], name="conditioner")(inputs, train=train)
+    y2, ldj = scale_then_shift(x2, h[..., 1::2], h[..., 0::2], inverse)
     return jnp.concatenate([x1, y2], axis=-1), ldj
 
 
-class Augment(Bijector):
-  """[B, ..., C] -> [B, ..., C + channels] with N(0, I) noise; ldj = -ln N(eta).
+class CrossUnitCoupling(Bijector):
+  """[B, ..., C] -> [B, ..., C + channels]: z -> [z, mu + sigma * eta].
 
-  Stochastic: the forward direction draws from the 'noise' rng stream. The inverse
-  drops the noise channels, the left inverse of forward, and adds nothing.
+  `conditioner(out_features)` is g: it reads the earlier latents z_<i (`context`), and
+  its output is read in two halves (mu, raw scale), the release's chunk(2). Without g
+  (None) the noise is white, mu = 0 and sigma = 1 (Table 4's unconditioned ablation).
+  eta is drawn from the 'noise' rng stream, or given: draws 'eta'.
+
+  The inverse drops the widened channels, the left inverse of forward; sampling needs
+  no g. Given the context while the 'draws' collection is mutable, it also recovers
+  eta, records it as the draw and returns minus the forward's log-det, so that forward
+  given those draws reproduces its input exactly.
   """
   channels: int
+  conditioner: Optional[Callable[[int], nn.Module]] = None
 
-  def __call__(self, x, inverse=False, train=False, temperature=1.0):
+  @nn.compact
+  def __call__(self, x, inverse=False, train=False, temperature=1.0, context=None):
     if inverse:
-      return x[..., :x.shape[-1] - self.channels], jnp.zeros((x.shape[0],), x.dtype)
+      c = x.shape[-1] - self.channels
+      z, widened = x[..., :c], x[..., c:]
+      if context is None or not self.is_mutable_collection("draws"):
+        return z, jnp.zeros((x.shape[0],), x.dtype)  # sampling: g is never evaluated
+      eta, ldj = self._noise(widened, context, inverse, train)
+      self.put_variable("draws", "eta", eta)
+      return z, ldj + normal_log_prob(eta)
     eta = draw(self, "eta", "noise", jax.random.normal, (*x.shape[:-1], self.channels), x.dtype)
-    return jnp.concatenate([x, eta], axis=-1), -normal_log_prob(eta)
+    widened, ldj = self._noise(eta, context, inverse, train)
+    return jnp.concatenate([x, widened], axis=-1), ldj - normal_log_prob(eta)
+
+  def _noise(self, eta, context, inverse, train):
+    """eta -> mu + sigma * eta given the context (or back), and its log-det."""
+    if self.conditioner is None:
+      return eta, 0.0
+    h = self.conditioner(2 * self.channels, name="conditioner")(
+        context.astype(eta.dtype), train=train)
+    mu, raw = jnp.split(h, 2, axis=-1)
+    return scale_then_shift(eta, mu, raw, inverse)

@@ -21,8 +21,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from flowzoo.bijectors.augment import Coupling
-from flowzoo.bijectors.base import Bijector, Invert, sum_except_batch
+from flowzoo.bijectors.augment import ScaleShiftCoupling
+from flowzoo.bijectors.base import Bijector, Invert, chain, sum_except_batch
 from flowzoo.bijectors.conv1x1 import Conv1x1
 from flowzoo.bijectors.dequantization import UniformDequantization
 from flowzoo.bijectors.distributions import ChannelNormal
@@ -46,14 +46,9 @@ class DequantizationFlow(Bijector):
   def __call__(self, x, inverse=False, train=False, temperature=1.0, context=None):
     layers = []
     for _ in range(self.steps):
-      layers += [Conv1x1(), Coupling(self.coupling_net)]
+      layers += [Conv1x1(), ScaleShiftCoupling(self.coupling_net, context=context)]
     layers += [Conv1x1(), Invert(Squeeze()), Sigmoid()]
-    ldj = jnp.zeros((x.shape[0],), x.dtype)
-    for layer in (reversed(layers) if inverse else layers):
-      kw = {"context": context} if isinstance(layer, Coupling) else {}
-      x, l = layer(x, inverse=inverse, train=train, **kw)
-      ldj = ldj + l
-    return x, ldj
+    return chain(layers, x, inverse, train, temperature)
 
 
 class VariationalDequantization(Bijector):

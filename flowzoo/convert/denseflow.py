@@ -24,9 +24,9 @@ against the release's own outputs (tests/data/parity/denseflow_official_small.np
     which is flowzoo's 'SAME';
   - the coupling nets end in ElementwiseParams2d(2, mode='sequential'): channel 2k is
     the raw scale and 2k + 1 the shift of transformed channel k, exactly how flowzoo's
-    Coupling reads them (interleaved), so the last conv is copied as it is;
-  - g of the cross-unit coupling chunks its output into (mu, raw scale) halves, which
-    flowzoo's Coupling reads with interleaved=False: copied as it is too;
+    ScaleShiftCoupling reads them, so the last conv is copied as it is;
+  - g of the cross-unit coupling chunks its output into (mu, raw scale) halves, as
+    flowzoo's CrossUnitCoupling reads them: copied as it is too;
   - the gated conv chunks its output into (a, b, c) thirds, as flowzoo's GatedConv;
   - Nystrom attention's qkv conv output is reshaped raw from NCHW memory; flowzoo's
     NystromAttention reproduces that order, so its convs are copied as they are;
@@ -138,7 +138,7 @@ def _dequantizer(tensors, cfg, c):
     # ConditionalCoupling: DenseNet([x1 (d/2), context (width)] -> d) with a residual
     # dense block; flowzoo's ResidualDenseNet.
     q = f"{p}transforms.{2 * k + 1}.coupling_net.0.transform."
-    flow[f"Coupling_{k}"] = {"conditioner": {
+    flow[f"ScaleShiftCoupling_{k}"] = {"conditioner": {
         "Conv_0": _conv(tensors, q + "0", d // 2 + width, width),
         "DenseBlock_0": _dense_block(tensors, q + "1.dense.", width, width,
                                      cfg.dequant_depth, cfg.dequant_growth),
@@ -200,8 +200,8 @@ def _module(tensors, prefix, channels, cfg):
       # flowzoo stores logscale / logscale_factor (1 in GlowLikeModule's ActNorm).
       "ActNorm_0": {"bias": -shift, "logscale": -log_scale / ActNorm.logscale_factor},
       "Conv1x1_0": {"kernel": tensors.take(prefix + "1.weight", (channels, channels))},
-      "Coupling_0": {"conditioner": net}}
-  return params, {"Coupling_0": {"conditioner": stats}}
+      "ScaleShiftCoupling_0": {"conditioner": net}}
+  return params, {"ScaleShiftCoupling_0": {"conditioner": stats}}
 
 
 def _stack(trees):

@@ -33,8 +33,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from flowzoo import bijectors as fb
-from flowzoo.bijectors.augment import Augment, Coupling
-from flowzoo.bijectors.distributions import normal_log_prob
+from flowzoo.bijectors.augment import CrossUnitCoupling, ScaleShiftCoupling
 from flowzoo.bijectors.vardequant import VariationalDequantization
 from flowzoo.models.base import ImageFlow
 from flowzoo.models.fields import at_least, boolean, field, num_bits_field, one_of, sequence_of
@@ -58,23 +57,23 @@ class GlowLikeModule(fb.Bijector):
 
   @nn.compact
   def __call__(self, x, inverse=False, train=False, temperature=1.0):
-    layers = [fb.ActNorm(), fb.Conv1x1(), Coupling(self.coupling_net), SwitchChannels()]
+    layers = [fb.ActNorm(), fb.Conv1x1(), ScaleShiftCoupling(self.coupling_net), SwitchChannels()]
     return fb.chain(layers, x, inverse, train, temperature)
 
 
 class DenseFlowBlock(fb.Bijector):
-  """`units` units of `modules` glow-like modules with cross-unit coupling between them.
+  """Unit 0, then for every later unit i its cross-unit coupling and the unit (Fig. 3).
 
-  Forward, the block's Augment (name 'augment') draws the noise of every unit at once,
-  eta_1, ..., eta_{units-1} concatenated on channels, from the 'noise' rng stream or
-  from the given draws['.../augment/eta'].
+  Each unit is `modules` glow-like modules. The cross-unit coupling before unit i
+  widens the output of unit i-1 by `growth_rate` channels of noise whose (mu, sigma) g
+  computes from z_<i: the block input and the outputs of units 0..i-2, concatenated on
+  channels as a dense block concatenates its features.
 
-  Inverse, the block drops the widened channels. When the 'draws' collection is
-  mutable it also recovers the noise: it inverts the cross-unit couplings (evaluating
-  g), records eta at '.../augment/eta' and returns minus the forward's log-det, so that
-  forward given those draws reproduces the latent exactly (the property suite checks
-  the block this way, tests/cases_denseflow.py). Otherwise (sampling) g is never
-  evaluated and the log-det is the units' alone.
+  Inverse, every unit and then the coupling before it drops the widened channels, so
+  sampling never evaluates g. When the 'draws' collection is mutable the couplings then
+  recover their noise given z_<i, which only the inverse of the later units gives (see
+  CrossUnitCoupling; the property suite checks the block this way,
+  tests/cases_denseflow.py).
   """
   units: int
   modules: int
@@ -85,65 +84,40 @@ class DenseFlowBlock(fb.Bijector):
 
   @nn.compact
   def __call__(self, x, inverse=False, train=False, temperature=1.0):
-    gr, n = self.growth_rate, self.units
-    extra = gr * (n - 1)
-    c0 = x.shape[-1] - (extra if inverse else 0)
     kw = dict(train=train, temperature=temperature)
     units = [fb.Repeat(GlowLikeModule(self.coupling_net), self.modules, self.remat,
-                       name=f"unit{i}") for i in range(n)]
-    augment = Augment(extra, name="augment") if extra else None
-    cross = {}
-    if gr and self.conditioned_noise:
-      # Before unit i the coupling widens the output of unit i-1, of c0 + (i-1) gr
-      # channels, by mu + sigma * eta: g reads (mu, raw scale) in two halves (the
-      # release's chunk(2)) from the context alone.
-      cross = {i: Coupling(NoiseNet, num_condition=c0 + (i - 1) * gr, sees_condition=False,
-                           interleaved=False, name=f"cross_unit{i}") for i in range(1, n)}
+                       name=f"unit{i}") for i in range(self.units)]
+    if not self.growth_rate:
+      return fb.chain(units, x, inverse, **kw)
+    g = NoiseNet if self.conditioned_noise else None
+    couplings = [CrossUnitCoupling(self.growth_rate, g, name=f"cross_unit{i}")
+                 for i in range(1, self.units)]
 
     if not inverse:
-      ldj = jnp.zeros((x.shape[0],), x.dtype)
-      if augment is not None:
-        x, ldj = augment(x)
-      z, noise = x[..., :c0], x[..., c0:]
-      earlier = []  # the block input and the outputs of units 0..i-2
-      for i in range(n):
-        if i > 0:
-          eta = noise[..., (i - 1) * gr:i * gr]
-          if i in cross:
-            y, l = cross[i](jnp.concatenate([z, eta], axis=-1),
-                            context=jnp.concatenate(earlier, axis=-1), **kw)
-            eta, ldj = y[..., -gr:], ldj + l
-        earlier.append(z)
-        if i > 0:
-          z = jnp.concatenate([z, eta], axis=-1)
-        z, l = units[i](z, **kw)
-        ldj = ldj + l
+      z, ldj = units[0](x, **kw)
+      earlier = x  # z_<i
+      for coupling, unit in zip(couplings, units[1:]):
+        z_aug, l_aug = coupling(z, context=earlier, **kw)
+        earlier = jnp.concatenate([earlier, z], axis=-1)
+        z, l = unit(z_aug, **kw)
+        ldj = ldj + l_aug + l
       return z, ldj
 
-    ldj = jnp.zeros((x.shape[0],), x.dtype)
-    outputs, widened = {}, {}
-    for i in reversed(range(n)):
-      x, l = units[i](x, inverse=True, **kw)
-      ldj = ldj + l
-      if i > 0:
-        c = x.shape[-1] - gr
-        x, widened[i] = x[..., :c], x[..., c:]
-        outputs[i] = x
-    if augment is None or not self.is_mutable_collection("draws"):
-      return x, ldj  # Sampling drops the noise: g is never evaluated.
-    earlier, etas = [x], []
-    for i in range(1, n):
-      eta = widened[i]
-      if i in cross:
-        y, l = cross[i](jnp.concatenate([outputs[i], eta], axis=-1), inverse=True,
-                        context=jnp.concatenate(earlier, axis=-1), **kw)
-        eta, ldj = y[..., -gr:], ldj + l
-      earlier.append(outputs[i])
-      etas.append(eta)
-    eta = jnp.concatenate(etas, axis=-1)
-    augment.put_variable("draws", "eta", eta)  # where Augment reads given draws
-    # Augment's forward added -ln N(eta); its exact inverse given eta subtracts it.
-    return x, ldj + normal_log_prob(eta)
+    ldj, widened = jnp.zeros((x.shape[0],), x.dtype), []
+    for coupling, unit in reversed(list(zip(couplings, units[1:]))):
+      x, l = unit(x, inverse=True, **kw)
+      widened.insert(0, x)
+      x, l_aug = coupling(x, inverse=True, **kw)
+      ldj = ldj + l + l_aug
+    x, l = units[0](x, inverse=True, **kw)
+    ldj = ldj + l
+    if self.is_mutable_collection("draws"):
+      earlier = x
+      for coupling, z_aug in zip(couplings, widened):
+        z, l_aug = coupling(z_aug, inverse=True, context=earlier, **kw)
+        earlier = jnp.concatenate([earlier, z], axis=-1)
+        ldj = ldj + l_aug
+    return x, ldj
 
 
 class _StandardNormalParams(nn.Module):
