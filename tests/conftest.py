@@ -19,6 +19,12 @@ os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.5")
 import pytest  # noqa: E402  (after the flag, which must precede jax)
 
 
+def pytest_configure(config):
+  config.addinivalue_line(
+      "markers", "slow: trains or runs commands end to end (tens of seconds on 2 CPU cores); "
+      "-m 'not slow' leaves these out")
+
+
 @pytest.fixture(scope="module")
 def x64():
   """float64 for the tests of one module (dense Jacobians, tight round trips) only."""

@@ -1,4 +1,5 @@
-"""The property checks of DESIGN.md, written once for every layer and backbone.
+"""The bijector contract, written once for every layer and backbone: each direction
+inverts the other and the log-determinant is that of the Jacobian.
 
 A `Case` names a bijector and a small input shape. tests/test_properties.py runs
 every check over the cases that tests/cases_*.py files list: one file per area
@@ -45,6 +46,7 @@ def perturbed(variables, std, seed=4):
 
 
 def directions(model):
+  """forward and inverse, jitted: a case's checks share them, so each compiles once."""
   forward = jax.jit(lambda v, x: model.apply(v, x, method="forward"))
   inverse = jax.jit(lambda v, z: model.apply(v, z, method="inverse"))
   return forward, inverse

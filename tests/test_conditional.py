@@ -111,6 +111,7 @@ def test_labels_for_a_backbone_without_classes_are_refused():
     validate(config)
 
 
+@pytest.mark.slow
 def test_conditional_quickstart_trains_and_samples_guided(shapes_data_dir, tmp_path):
   size = (" --config.train.steps=2 --config.train.batch_size=8 --config.train.warmup_steps=0"
           " --config.checkpoint.every_steps=2 --config.eval.batch_size=64"

@@ -82,6 +82,7 @@ def records_of(board):
   return [json.loads(p.read_text()) for p in sorted(board.glob("*.json"))]
 
 
+@pytest.mark.slow
 def test_evaluate_records_the_bound_once_with_where_the_weights_came_from(user, converted):
   command = "python -m flowzoo.evaluate --workdir=runs/jet_released"
   code, out = run(command, user)
@@ -114,6 +115,7 @@ def test_evaluate_refuses_another_model_or_a_mistyped_field(user, converted):
   assert code == 1 and "did you mean" in out and "Traceback" not in out, out
 
 
+@pytest.mark.slow
 def test_sample_and_fine_tune_use_the_converted_run(user, converted):
   code, out = run("python -m flowzoo.sample --workdir=runs/jet_released --num=4 "
                   "--temperatures= --out=runs/grid.png", user)

@@ -13,6 +13,7 @@ import pathlib
 
 import jax
 import numpy as np
+import pytest
 from PIL import Image
 
 import flowzoo
@@ -30,6 +31,7 @@ def photo_crops():
   return mosaic.reshape(rows, 32, cols, 32, 3).transpose(0, 2, 1, 3, 4).reshape(-1, 32, 32, 3)
 
 
+@pytest.mark.slow
 def test_quickstart_mixerflow_is_stable_on_photo_crops():
   config = flowzoo.load_config(str(ROOT / "configs/mixerflow_quickstart.py"))
   config.model.shift = 0  # one mixer layer to compile, the quickstart's depth to run

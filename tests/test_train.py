@@ -44,6 +44,7 @@ def runs(tmp_path_factory, data_dir):
   return root, config, whole, resumed
 
 
+@pytest.mark.slow
 def test_resumed_run_equals_uninterrupted_run(runs):
   root, _, whole, resumed = runs
   _, a, _ = flowzoo.load(root / "whole")
@@ -56,6 +57,7 @@ def test_resumed_run_equals_uninterrupted_run(runs):
                          a["params"]["flow"]["layers_0"]["lu"])
 
 
+@pytest.mark.slow
 def test_evaluation_counts_every_test_image_once(runs):
   root, config, whole, _ = runs
   ds = data.get_datasets(config.data, global_batch_size=16, eval_batch_size=48, seed=0)
@@ -63,6 +65,7 @@ def test_evaluation_counts_every_test_image_once(runs):
   assert whole["count"] == ds.num_eval == 2000
 
 
+@pytest.mark.slow
 def test_sample_command_writes_grid_from_checkpoint(runs, tmp_path):
   root = runs[0]
   out = tmp_path / "grid.png"
@@ -76,6 +79,7 @@ def test_sample_command_writes_grid_from_checkpoint(runs, tmp_path):
   assert images.shape == (5, 32, 32, 3) and images.dtype == np.uint8
 
 
+@pytest.mark.slow
 def test_workdir_of_another_config_is_refused(runs):
   root, config, _, _ = runs
   other = tiny_config(config.data.data_dir)

@@ -103,6 +103,7 @@ def test_the_readme_opens_with_the_quickstart():
   assert readme_command() == "python -m flowzoo.main --config=configs/mixerflow_quickstart.py"
 
 
+@pytest.mark.slow
 def test_main_with_the_default_workdir(root, default_run):
   cwd, _ = root
   workdir = said(default_run, "workdir")
@@ -122,12 +123,14 @@ def relative_run(root, default_run):
   return run(root, f"{QUICKSTART} --workdir=runs/rel")
 
 
+@pytest.mark.slow
 def test_main_with_a_relative_workdir(root, relative_run):
   cwd, _ = root
   assert said(relative_run, "workdir") == cwd / "runs" / "rel"
   assert_finished_run(cwd / "runs" / "rel", cwd / "runs" / "leaderboard")
 
 
+@pytest.mark.slow
 def test_running_a_finished_workdir_again_prints_its_result(root, relative_run):
   cwd, _ = root
   before = json.loads((cwd / "runs" / "rel" / "result.json").read_text())
@@ -137,6 +140,7 @@ def test_running_a_finished_workdir_again_prints_its_result(root, relative_run):
   assert_finished_run(cwd / "runs" / "rel", cwd / "runs" / "leaderboard")  # still one record
 
 
+@pytest.mark.slow
 def test_a_run_killed_after_its_last_checkpoint_finishes_once(root, relative_run):
   del relative_run
   cwd, env = root
@@ -155,6 +159,7 @@ def test_a_run_killed_after_its_last_checkpoint_finishes_once(root, relative_run
   assert_finished_run(workdir, cwd / "runs" / "leaderboard")
 
 
+@pytest.mark.slow
 def test_sample_and_load_with_relative_paths(root, relative_run):
   del relative_run
   cwd, env = root
@@ -172,6 +177,7 @@ def test_sample_and_load_with_relative_paths(root, relative_run):
     assert out.split()[-1] == str(STEPS)
 
 
+@pytest.mark.slow
 def test_leaderboard_md_and_html(root, relative_run):
   del relative_run
   cwd, env = root
@@ -192,6 +198,7 @@ def test_leaderboard_md_and_html(root, relative_run):
     assert table.count(f"{workdir} |") == 1, table
 
 
+@pytest.mark.slow
 def test_sweep_under_a_relative_root(root, relative_run):
   del relative_run
   cwd, _ = root
