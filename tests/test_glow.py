@@ -2,8 +2,6 @@
 batch, checkpoints, temperature, the factor-out's two modes and config errors.
 The round trips and ldj against the dense Jacobian are in the property suite
 (tests/cases_glow.py)."""
-import os
-
 import jax
 import jax.numpy as jnp
 import numpy as np
