@@ -4,7 +4,7 @@ r"""Linear probe on frozen flow embeddings (MixerFlow, arXiv 2310.16777, section
         --workdir=runs/sweeps/backbones-toy/glow [--max_train=5000] [--out=probe.json]
 
 For each trained run: its latest checkpoint (flowzoo.load), the latents
-z = forward(dequantize(x)) of its dataset's train and test images, flattened, and
+z = model.encode(x) of its dataset's train and test images, flattened, and
 a linear softmax classifier trained on them with Adam while the flow stays frozen;
 prints the test cross-entropy and accuracy per run. Table 7 (CIFAR-10): MixerFlow
 1.54 / 45.11%, Glow 1.69 / 41.23%, Neural Spline 1.67 / 41.27%. The dataset must
@@ -59,16 +59,16 @@ def labelled_images(config, split, limit=0):
   return images, labels.astype(np.int32)
 
 
-def _latent(module, images):
-  x, _ = module.dequantizer(images)
-  z, _ = module.forward(x)
-  # A latent may be a pytree (Glow's factored-out levels): the embedding is all of it.
-  return jnp.concatenate([l.reshape(l.shape[0], -1) for l in jax.tree.leaves(z)], axis=1)
-
-
 def embed(model, variables, images, batch, rng):
-  """float32 [N, D'] latents of uint8 images, `batch` at a time."""
-  fn = jax.jit(lambda x, k: model.apply(variables, x, method=_latent, rngs=models.rngs(k)))
+  """float32 [N, D'] latents of uint8 images (model.encode, dequantization noise drawn
+  from `rng`), `batch` at a time."""
+
+  def latent(x, key):
+    z, *_ = model.apply(variables, x, method="encode", rngs=models.rngs(key))
+    # A latent may be a pytree (Glow's factored-out levels): the embedding is all of it.
+    return jnp.concatenate([l.reshape(l.shape[0], -1) for l in jax.tree.leaves(z)], axis=1)
+
+  fn = jax.jit(latent)
   out = []
   for i in range(0, len(images), batch):
     out.append(np.asarray(fn(images[i:i + batch], jax.random.fold_in(rng, i))))

@@ -24,7 +24,7 @@ import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec as P
 
 from flowzoo import checkpoint, config as config_lib, console, data, inception, models
-from flowzoo import paths, provenance, records
+from flowzoo import paths, provenance, records, sampling
 from flowzoo.models.base import bits_per_dim
 
 
@@ -127,8 +127,8 @@ def evaluate_run(config, workdir, step=None):
   measured = {}
   if jax.process_index() == 0:  # The trainer's grid of this step, its speed, and FID.
     grid = checkpoint.grid_path(workdir, step)
-    measured = train.sample_grid(model, variables, config,
-                                 train.grid_key(config.seed), grid)
+    measured = sampling.sample_grid(model, variables, config,
+                                    sampling.grid_key(config.seed), grid)
     out["fid"] = measured["fid"]
   if config.leaderboard.dir and jax.process_index() == 0:
     # What training cost, as the trainer recorded it; unknown for released weights.

@@ -19,7 +19,7 @@ import time
 import jax
 import numpy as np
 
-from flowzoo import console, inception, provenance
+from flowzoo import console, inception, provenance, sampling
 
 _REFERENCE_META = ("dataset", "dataset_version", "split", "image_shape", "weights_sha256",
                    "image_size")
@@ -129,8 +129,7 @@ def sample_activations(model, variables, inception_variables, num, temperature, 
                        batch, size):
   """[num, 2048] features of `num` samples at `temperature`, drawn in whole batches
   (one compilation) and the last one cut."""
-  from flowzoo import train  # pylint: disable=g-import-not-at-top (train imports this)
-  batches = (train.sample(model, variables, batch, temperature, jax.random.fold_in(rng, i))
+  batches = (sampling.sample(model, variables, batch, temperature, jax.random.fold_in(rng, i))
              for i in range(-(-num // batch)))
   return activations_of_batches(batches, inception_variables, size)[:num]
 

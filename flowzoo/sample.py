@@ -17,20 +17,19 @@ test images themselves).
 A class-conditional model samples every class in turn unless --labels names them;
 --guidance, --attn_temp and --annealed_guidance guide a TarFlow's sampling.
 """
-import functools
 import inspect
 import math
 import os
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from absl import app, flags
 
 import flowzoo
-from flowzoo import checkpoint, console, data, images as image_lib, models, paths, train
+from flowzoo import checkpoint, console, data, images as image_lib, paths, sampling
 
-# Glow's 0.7 and DenseFlow's 0.8 (REFERENCE.md) between the mode (0) and the model (1).
+# Glow's 0.7 (arXiv 1807.03039) and DenseFlow's 0.8 (arXiv 2106.04627) between the mode
+# (0) and the model (1).
 TEMPERATURES = ("0", "0.5", "0.7", "0.8", "1.0")
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Run directory written by flowzoo.main.")
@@ -77,45 +76,6 @@ flags.register_validator("temperatures", lambda values: all(map(_temperature_ok,
                          "must be finite numbers >= 0, comma-separated")
 
 
-def temperature_sweep(model, variables, temperatures, per_row, rng):
-  """uint8 [len(temperatures) * per_row, H, W, C], row by row, one prior draw for all rows."""
-  return np.concatenate([train.sample(model, variables, per_row, t, rng) for t in temperatures])
-
-
-def _encode(module, images):
-  x, _ = module.dequantizer(images)
-  z, _ = module.forward(x)
-  return z
-
-
-def _decode(module, z):
-  x, _ = module.inverse(z)
-  images, _ = module.dequantizer(x, inverse=True)
-  return images
-
-
-@functools.partial(jax.jit, static_argnums=(0, 4))
-def _interpolate(model, variables, starts, ends, steps, rng):
-  rngs = models.rngs(rng)
-  z0 = model.apply(variables, starts, method=_encode, rngs=rngs)
-  z1 = model.apply(variables, ends, method=_encode, rngs=models.rngs(jax.random.fold_in(rng, 1)))
-  t = jnp.linspace(0.0, 1.0, steps)
-
-  def line(a, b):  # [P, ...] x2 -> [P * steps, ...], row-major by pair
-    t_ = t.reshape((1, steps) + (1,) * (a.ndim - 1))
-    return ((1 - t_) * a[:, None] + t_ * b[:, None]).reshape((-1,) + a.shape[1:])
-
-  # A latent may be a pytree (Glow's factored-out levels): interpolate every leaf.
-  z = jax.tree.map(line, z0, z1)
-  return model.apply(variables, z, method=_decode, rngs=rngs)
-
-
-def interpolations(model, variables, starts, ends, steps, rng):
-  """uint8 [P * steps, H, W, C]: for each pair, `steps` decodings from the latent of
-  starts[i] to that of ends[i] on a straight line."""
-  return np.asarray(_interpolate(model, variables, starts, ends, steps, rng))
-
-
 def eval_images(config, num):
   """The first `num` images of the run's evaluation split, as the run saw them."""
   ds = data.get_datasets(config.data, global_batch_size=num, eval_batch_size=num,
@@ -155,7 +115,7 @@ def conditioning(model, num):
     labels = np.resize(chosen, num)
   guidance = {}
   if (_GUIDANCE.value, _ATTN_TEMP.value, _ANNEALED.value) != (0.0, 1.0, False):
-    if "guidance" not in inspect.signature(model.sample).parameters:
+    if "guidance" not in inspect.signature(model.decode).parameters:
       raise ValueError(f"--guidance, --attn_temp and --annealed_guidance guide a TarFlow; "
                        f"this run's model is a {type(model).__name__}.")
     guidance = dict(guidance=_GUIDANCE.value, attn_temp=_ATTN_TEMP.value,
@@ -168,14 +128,15 @@ def write_samples(workdir, out):
   model, variables, config = flowzoo.load(workdir, step=_STEP.value)
   rng = jax.random.PRNGKey(_SEED.value)
   labels, guidance = conditioning(model, _NUM.value)
-  images = train.sample(model, variables, _NUM.value, _TEMPERATURE.value, rng, labels, guidance)
+  images = sampling.sample(model, variables, _NUM.value, _TEMPERATURE.value, rng, labels,
+                           guidance)
   out = out or str(checkpoint.samples_path(workdir, _TEMPERATURE.value))
   image_lib.write_png(out, image_lib.grid(images, rows=_ROWS.value))
   console.say(f"{_NUM.value} samples at temperature {_TEMPERATURE.value} in {out}")
   if _TEMPERATURES.value:
     temperatures = [float(t) for t in _TEMPERATURES.value]
-    sweep = temperature_sweep(model, variables, temperatures, _PER_TEMPERATURE.value,
-                              jax.random.fold_in(rng, 1))
+    sweep = sampling.temperature_sweep(model, variables, temperatures,
+                                       _PER_TEMPERATURE.value, jax.random.fold_in(rng, 1))
     path = _beside(out, "temperatures")
     image_lib.write_png(path, image_lib.grid(sweep, rows=len(temperatures)))
     console.say(f"rows at temperatures {temperatures} in {path}")
@@ -184,8 +145,9 @@ def write_samples(workdir, out):
     if len(pairs) < 2 * _PAIRS.value:
       raise ValueError(f"--pairs={_PAIRS.value} needs {2 * _PAIRS.value} test images; the "
                        f"evaluation split has {len(pairs)}.")
-    walk = interpolations(model, variables, pairs[:_PAIRS.value], pairs[_PAIRS.value:],
-                          _INTERPOLATION_STEPS.value, jax.random.fold_in(rng, 2))
+    walk = sampling.interpolations(model, variables, pairs[:_PAIRS.value],
+                                   pairs[_PAIRS.value:], _INTERPOLATION_STEPS.value,
+                                   jax.random.fold_in(rng, 2))
     path = _beside(out, "interpolations")
     image_lib.write_png(path, image_lib.grid(walk, rows=_PAIRS.value))
     console.say(f"{_PAIRS.value} interpolations between test images in {path}")

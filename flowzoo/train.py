@@ -20,7 +20,7 @@ from etils import epath
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from flowzoo import checkpoint, config as config_lib, console, data, evaluate
-from flowzoo import cost, fid, flops, images as image_lib, models, optim, paths, provenance
+from flowzoo import cost, flops, models, optim, paths, provenance, sampling
 from flowzoo import records
 from flowzoo.models.base import bits_per_dim
 
@@ -288,8 +288,8 @@ def train_and_evaluate(config, workdir, *, stop_after_steps=None, config_file=No
   grid_path, measured = None, {}
   if jax.process_index() == 0:
     grid_path = checkpoint.grid_path(workdir, config.train.steps)
-    measured = sample_grid(model, state.variables, config, grid_key(config.seed),
-                           grid_path)
+    measured = sampling.sample_grid(model, state.variables, config,
+                                    sampling.grid_key(config.seed), grid_path)
   out = {"step": config.train.steps, "bpd": result["bpd"], "count": result["count"],
          "init_bpd": init_bpd, "bound": bound, "model": config.model.name,
          "dataset": config.data.name, "train_bpd": train_bpd, "params": num_params,
@@ -316,48 +316,3 @@ def train_and_evaluate(config, workdir, *, stop_after_steps=None, config_file=No
     checkpoint.save_result(workdir, out)
   writer.flush()
   return out
-
-
-@functools.partial(jax.jit, static_argnums=(0, 2, 6))
-def _sample(model, variables, num, temperature, rng, labels, guidance):
-  return model.apply(variables, num, temperature=temperature, with_finite=True,
-                     labels=labels, rngs={"sample": rng}, method="sample", **dict(guidance))
-
-
-def sample(model, variables, num, temperature, rng, labels=None, guidance=None):
-  """uint8 [num, H, W, C] drawn at `temperature`; says how many overflowed to black.
-
-  A class-conditional model draws class `labels` [num], by default every class in
-  turn (0, 1, ..., num_classes - 1, 0, ...), so a grid shows them all. `guidance`:
-  keyword arguments of a backbone's sample that guide it (TarFlow's guidance,
-  attn_temp, annealed_guidance).
-  """
-  if labels is None and getattr(model, "num_classes", 0):
-    labels = np.arange(num) % model.num_classes
-  images, finite = _sample(model, variables, num, temperature, rng,
-                           None if labels is None else jnp.asarray(labels, jnp.int32),
-                           tuple(sorted((guidance or {}).items())))
-  overflowed = num - int(np.sum(finite))
-  if overflowed:
-    console.say(f"{overflowed} of {num} samples at temperature {temperature} are not finite "
-                "(black in the grid): the model's inverse overflowed float32 there")
-  return np.asarray(images)
-
-
-def grid_key(seed):
-  """The key of a run's sample grid: the trainer's and flowzoo.evaluate's grid of one
-  checkpoint are the same images."""
-  return jax.random.fold_in(jax.random.PRNGKey(seed), 1)
-
-
-def sample_grid(model, variables, config, rng, path):
-  """Writes the sample grid of config.sample to `path`; the record's fields of it:
-  its temperature, the sampling speed at its batch and, with eval.fid_weights, FID."""
-  num, temperature = config.sample.num, config.sample.temperature
-  image_lib.write_png(path, image_lib.grid(sample(model, variables, num, temperature, rng)))
-  speed = cost.images_per_second(lambda: sample(model, variables, num, temperature, rng), num)
-  return {"sample_temperature": temperature,
-          "sampling": {"images_per_s": speed, "batch": num, "temperature": temperature},
-          "fid": (fid.measure(model, variables, config, jax.random.fold_in(rng, 1))
-                  if config.eval.fid_weights else None)}
-

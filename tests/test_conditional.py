@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from flowzoo import data, evaluate, models, optim, train
+from flowzoo import data, evaluate, models, optim, sampling, train
 from flowzoo.config import load_config, validate
 from flowzoo.models.base import bits_per_dim
 from tests import commands
@@ -82,9 +82,9 @@ def test_the_evaluator_scores_each_image_under_its_label(setup):
 def test_samples_cycle_through_the_classes_by_default(setup):
   _, _, model, _, state, _ = setup
   rng = jax.random.PRNGKey(4)
-  default = train.sample(model, state.variables, 6, 1.0, rng)
-  cycled = train.sample(model, state.variables, 6, 1.0, rng, labels=np.arange(6) % 5)
-  other = train.sample(model, state.variables, 6, 1.0, rng, labels=np.zeros(6, int))
+  default = sampling.sample(model, state.variables, 6, 1.0, rng)
+  cycled = sampling.sample(model, state.variables, 6, 1.0, rng, labels=np.arange(6) % 5)
+  other = sampling.sample(model, state.variables, 6, 1.0, rng, labels=np.zeros(6, int))
   np.testing.assert_array_equal(default, cycled)
   assert not np.array_equal(default, other)
 

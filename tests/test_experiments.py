@@ -107,3 +107,26 @@ def test_linear_probe_scores_the_classifier_before_it_overfits(linear_probe):
       z[:400], y[:400], z[400:], y[400:], num_classes=3, steps=1000, batch=64, lr=1e-2,
       rng=jax.random.PRNGKey(0))
   assert loss < np.log(3) + 0.1
+
+
+def test_probe_features_are_the_flattened_latents_of_encode(linear_probe):
+  """Every level of Glow's latent, each batch with its own noise: what the probe computed
+  before the backbones had encode (the dequantizer, then the flow)."""
+  from flowzoo.models import glow  # pylint: disable=g-import-not-at-top
+  model = glow.Glow(shape=(8, 8, 3), levels=2, steps_per_level=1, width=8)
+  images = np.asarray(jax.random.randint(jax.random.PRNGKey(0), (5, 8, 8, 3), 0, 256), np.uint8)
+  variables = models.init_model(model, jax.random.PRNGKey(1), images)
+  rng = jax.random.PRNGKey(2)
+  features = linear_probe.embed(model, variables, images, 3, rng)
+  assert features.shape == (5, 8 * 8 * 3)
+
+  def before(m, x):
+    z, _ = m.forward(m.dequantizer(x)[0])
+    return np.concatenate([np.reshape(l, (len(x), -1)) for l in jax.tree.leaves(z)], axis=1)
+
+  for i in (0, 3):
+    z = model.apply(variables, images[i:i + 3], method=before,
+                    rngs=models.rngs(jax.random.fold_in(rng, i)))
+    np.testing.assert_allclose(features[i:i + 3], z, rtol=1e-6, atol=1e-6)
+  assert not np.allclose(features[:1], model.apply(
+      variables, images[:1], method=before, rngs=models.rngs(jax.random.fold_in(rng, 1))))

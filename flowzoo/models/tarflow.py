@@ -27,7 +27,7 @@ of a flow is sequential: token t + 1 needs (a, b) from tokens <= t, so it is one
 jax.lax.scan of T - 1 steps over the tokens, each a single row through the
 transformer with a key/value cache (l.183-247).
 
-Sampling arguments (`inverse`, `generate`, `sample`):
+Sampling arguments (`inverse`, `generate`, `decode`, `sample`):
   labels             [n] class indices of a class-conditional model (num_classes > 0);
                      None or a label < 0 is "no label", the mean class embedding,
                      as the release's forward (l.158-167). The release's reverse
@@ -280,18 +280,25 @@ class TarFlow(ImageFlow):
 
   def generate(self, n, temperature=1.0, labels=None, guidance=0.0, attn_temp=1.0,
                annealed_guidance=False, denoise=True):
-    """n samples [n, H, W, C] on the data scale [-1, 1], denoised after Gaussian-noise
-    training unless `denoise` is False (module docstring: the other arguments)."""
-    z = self.prior.sample(n, temperature)
+    """n samples [n, H, W, C] on the data scale [-1, 1]: decode_continuous of prior draws."""
+    return self.decode_continuous(self.prior.sample(n, temperature), labels, guidance,
+                                  attn_temp, annealed_guidance, denoise)
+
+  def decode_continuous(self, z, labels=None, guidance=0.0, attn_temp=1.0,
+                        annealed_guidance=False, denoise=True):
+    """The images [n, H, W, C] of latents z on the data scale [-1, 1], denoised after
+    Gaussian-noise training unless `denoise` is False (module docstring: the other
+    arguments)."""
     x, _ = self.inverse(z, labels=labels, guidance=guidance, attn_temp=attn_temp,
                         annealed_guidance=annealed_guidance)
     if denoise and self.noise == "gaussian":
       x = self.denoise(x, labels)
     return x
 
-  def sample(self, n, temperature=1.0, with_finite=False, labels=None, guidance=0.0,
+  def decode(self, z, temperature=1.0, labels=None, with_finite=False, guidance=0.0,
              attn_temp=1.0, annealed_guidance=False, denoise=True):
-    """uint8 [n, H, W, C] of `generate`; with `with_finite` also [n] bool (ImageFlow)."""
-    return self.quantize(self.generate(n, temperature, labels, guidance, attn_temp,
-                                       annealed_guidance, denoise), with_finite)
+    """uint8 images of decode_continuous (ImageFlow.decode; the inverse draws nothing, so
+    `temperature` changes nothing)."""
+    return self.quantize(self.decode_continuous(z, labels, guidance, attn_temp,
+                                                annealed_guidance, denoise), with_finite)
 
