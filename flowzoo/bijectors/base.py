@@ -33,6 +33,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from flowzoo.bijectors import invertible
+
 
 DRAWS = "draws"
 
@@ -123,6 +125,13 @@ def _dtype(x):
   return dtype if jnp.issubdtype(dtype, jnp.floating) else jnp.float32
 
 
+def _copy(step, x, inverse):
+  """Runs the template layer of a step of `Repeat` as the step's child "layer", the
+  path of its variables whichever way the stack runs."""
+  return step.layer.clone(parent=step, name="layer")(
+      x, inverse=inverse, train=step.train, temperature=step.temperature)
+
+
 class _ScanStep(nn.Module):
   """One step of `Repeat`: a layer that threads (x, ldj) as the scan carry."""
   layer: Any
@@ -133,9 +142,20 @@ class _ScanStep(nn.Module):
   @nn.compact
   def __call__(self, carry, _):
     x, ldj = carry
-    y, l = self.layer.clone(parent=self, name="layer")(
-        x, inverse=self.inverse, train=self.train, temperature=self.temperature)
+    y, l = _copy(self, x, self.inverse)
     return (y, ldj + l), None
+
+
+class _Step(nn.Module):
+  """One step of `Repeat` in the direction it is called with (invertible backprop
+  runs each step both ways)."""
+  layer: Any
+  train: bool
+  temperature: float
+
+  @nn.compact
+  def __call__(self, x, inverse):
+    return _copy(self, x, inverse)
 
 
 class Repeat(Bijector):
@@ -143,23 +163,44 @@ class Repeat(Bijector):
 
   The parameters of the copies are stacked on a leading axis, so the layer is
   traced and compiled once however deep the stack: this is what keeps compile
-  times of 30-layer MixerFlows and 64-coupling Jets small. `remat` recomputes
-  activations in the backward pass instead of storing them.
+  times of 30-layer MixerFlows and 64-coupling Jets small.
+
+  `backprop` is what the backward pass keeps of the forward: 'store' every
+  activation (plain autodiff); 'remat' each copy's input, recomputing the rest;
+  'invertible' nothing but the stack's output, recomputing each copy's input with
+  its inverse (flowzoo/bijectors/invertible.py), so that activation memory does not
+  grow with `length`. 'invertible' needs deterministic bijections and holds in both
+  directions. `remat=True` is backprop='remat'.
   """
   layer: Any  # an unbound module used as a template
   length: int
   remat: bool = False
+  backprop: str = "store"
 
   @nn.compact
   def __call__(self, x, inverse=False, train=False, temperature=1.0):
-    step = nn.remat(_ScanStep) if self.remat else _ScanStep
+    backprop = self._backprop()
+    ldj = jnp.zeros((_batch_size(x),), _dtype(x))
+    if backprop == "invertible" and not self.is_initializing():
+      # Init runs the plain scan below, so data-dependent initialisers see the data.
+      steps = invertible.scan(_Step, self.length, inverse)
+      return steps(self.layer, train, temperature, name="steps")(x, ldj)
+    step = nn.remat(_ScanStep) if backprop == "remat" else _ScanStep
     scan = nn.scan(
         step,
         variable_axes={"params": 0, "batch_stats": 0, "consts": 0},
         split_rngs={"params": True, "dequant": True, "sample": True, "noise": True},
         length=self.length,
         reverse=inverse)
-    ldj = jnp.zeros((_batch_size(x),), _dtype(x))
     (x, ldj), _ = scan(self.layer, inverse, train, temperature, name="steps")(
         (x, ldj), None)
     return x, ldj
+
+  def _backprop(self):
+    if self.backprop not in invertible.BACKPROPS:
+      raise ValueError(f"Repeat.backprop is {self.backprop!r}; choose one of "
+                       f"{invertible.BACKPROPS}.")
+    if self.remat and self.backprop != "store":
+      raise ValueError(f"Repeat has remat=True and backprop={self.backprop!r}; set only "
+                       f"backprop (remat=True is backprop='remat').")
+    return "remat" if self.remat else self.backprop
