@@ -74,12 +74,16 @@ class LULinear(Bijector):
       w = permutation @ lower @ upper if self.rotation_init else lower @ upper
       z = jnp.einsum("...j,ij->...i", x, w, precision=HIGHEST)
       return z + bias, ldj
-    rows = (x - bias).reshape(-1, d).T
+    # W^-1 = U^-1 L^-1 P^T from two triangular solves of the d x d identity, then one
+    # product with the rows: solving for the B*N rows directly costs about four times the
+    # forward on CPU, and invertible backprop runs this inverse once per layer per step.
+    eye = jnp.eye(d, dtype=x.dtype)
+    w_inv = jax.scipy.linalg.solve_triangular(
+        upper, jax.scipy.linalg.solve_triangular(lower, eye, lower=True, unit_diagonal=True),
+        lower=False)
     if self.rotation_init:
-      rows = jnp.matmul(permutation.T, rows, precision=HIGHEST)
-    rows = jax.scipy.linalg.solve_triangular(lower, rows, lower=True, unit_diagonal=True)
-    rows = jax.scipy.linalg.solve_triangular(upper, rows, lower=False)
-    x = rows.T.reshape(x.shape)
+      w_inv = jnp.matmul(w_inv, permutation.T, precision=HIGHEST)
+    x = jnp.einsum("...j,ij->...i", x - bias, w_inv, precision=HIGHEST)
     if self.reverse:
       x = x[..., ::-1]
     return x, -ldj
