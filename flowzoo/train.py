@@ -15,7 +15,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from clu import metric_writers
 from etils import epath
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
@@ -168,6 +167,7 @@ def train_and_evaluate(config, workdir, *, stop_after_steps=None, config_file=No
   if jax.process_index() == 0:
     checkpoint.save_config(workdir, config)
   mngr = checkpoint.manager(workdir, config.checkpoint.keep)
+  from clu import metric_writers  # pylint: disable=g-import-not-at-top (TensorFlow)
   writer = metric_writers.create_default_writer(
       str(checkpoint.tensorboard_dir(workdir)), just_logging=jax.process_index() > 0)
   to_global = lambda batch: jax.tree.map(
