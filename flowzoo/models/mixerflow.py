@@ -78,7 +78,10 @@ class MixingFlow(fb.Bijector):
         layers.append(fb.LULinear(reverse=self.linear == "rlu"))
       layers.append(self.layer.make(self.hidden, self.scale, k))
       layers.append(fb.ActNorm())
-    return fb.chain(layers, x, inverse, train, temperature)
+    # Every layer maps each row of the matrix alike, so they run on the [B*rows, d] rows,
+    # as one 2-D matrix for XLA's dots, and their log-dets are summed per example once.
+    y, ldj = fb.chain(layers, x.reshape(-1, x.shape[-1]), inverse, train, temperature)
+    return y.reshape(x.shape), ldj.reshape(x.shape[0], -1).sum(-1)
 
 
 class MixerLayer(fb.Bijector):
