@@ -16,7 +16,7 @@ def get_config(arg=None):
   config.model.update(patch_size=4, num_couplings=6, vit_depth=1, width=64, num_heads=2,
                       kinds=("channels", "channels", "spatial"),
                       spatial_patterns=("checkerboard", "checkerboard-inv"),
-                      remat=False)  # tiny activations: recomputing them only costs time
+                      backprop="store")  # tiny activations: recomputing them only costs time
   config.data.update(name="flowzoo_shapes/rgb", shape=(32, 32, 3))
   config.train.update(batch_size=32, steps=600, optimizer="adamw", lr=1e-3, b2=0.95,
                       weight_decay=1e-5 / 1e-3,  # the release's 1e-5 per step, see jet_imagenet64.py

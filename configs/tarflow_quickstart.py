@@ -19,7 +19,7 @@ def get_config(arg=None):
   config = base_config("tarflow")
   config.model.update(patch_size=4, width=128, num_flows=4, layers_per_flow=2,
                       noise="uniform",
-                      remat=False)  # tiny activations: recomputing them only costs time
+                      backprop="store")  # tiny activations: recomputing them only costs time
   config.data.update(name="flowzoo_shapes/rgb", shape=(32, 32, 3))
   config.train.update(batch_size=32, steps=600, optimizer="adamw", lr=2e-3, b2=0.95,
                       weight_decay=1e-4, warmup_steps=60, grad_clip=0.0, log_every=50)

@@ -29,7 +29,7 @@ CASES = [
     Case("squeeze", fb.Squeeze, (2, 4, 4, 2)),
     Case("transpose", fb.Transpose, (2, 3, 5)),
     Case("repeat", lambda: fb.Repeat(fb.LULinear(), 3), (2, 2, 5), identity_at_init=True),
-    Case("repeat_remat", lambda: fb.Repeat(fb.ActNorm(), 2, remat=True), (3, 2, 5)),
+    Case("repeat_remat", lambda: fb.Repeat(fb.ActNorm(), 2, backprop="remat"), (3, 2, 5)),
     Case("mixer_layer", lambda: mixerflow.MixerLayer(8, "lu", 2, "exp_clamp"), (3, 4, 6)),
     Case("shift_layer", lambda: mixerflow.ShiftLayer(
         mixerflow.MixerLayer(8, "rlu", 2, "exp_clamp"), (6, 6), 2, 1), (3, 9, 8)),

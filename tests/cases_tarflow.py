@@ -12,5 +12,5 @@ CASES = [
          (3, 5, 6)),
     Case("tarflow", lambda: tarflow.TarFlow(
         shape=(4, 6, 2), patch_size=2, width=8, num_flows=3, layers_per_flow=1, head_dim=4,
-        remat=True), (3, 4, 6, 2)),
+        backprop="remat"), (3, 4, 6, 2)),
 ]

@@ -46,7 +46,7 @@ def test_every_default_passes_its_check_and_every_field_says_what_it_is(name):
     ("glow", "zero_conv_pad", 0.5, "one of (0.0, 1.0)"),
     ("jet", "kinds", (), "a non-empty tuple"),                  # sequence_of
     ("maf", "hidden", (64, 0), "a non-empty tuple, each element an integer >= 1"),
-    ("denseflow", "remat", 1, "True or False"),                 # boolean
+    ("glow", "learn_top", 1, "True or False"),                  # boolean
 ])
 def test_a_bad_value_of_each_kind_of_check_is_refused_naming_the_field(name, field, value,
                                                                       wants):
@@ -69,6 +69,17 @@ def test_an_unknown_field_is_refused_with_the_nearest_name():
   # compute_dtype is the trainer's (config.train.compute_dtype), not a field.
   with pytest.raises(ValueError, match=r"config\.model\.compute_dtype is not a field"):
     models.validate(_config("tarflow", compute_dtype="bfloat16"))
+  # An older flowzoo's remat, as the config.json of its runs holds it.
+  with pytest.raises(ValueError, match=r"config\.model\.remat is not a field of Jet: it is "
+                                       r"now config\.model\.backprop, and remat=True is "
+                                       r"backprop='remat'"):
+    models.validate(_config("jet", remat=True))
+
+
+def test_tarflow_refuses_invertible_backprop_saying_why():
+  with pytest.raises(ValueError, match=r"config\.model\.backprop='invertible' .*"
+                                       r"autoregressive.*backprop='remat'"):
+    models.validate(_config("tarflow", backprop="invertible"))
 
 
 def test_build_model_takes_lists_as_tuples_and_ints_as_floats():

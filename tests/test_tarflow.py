@@ -102,7 +102,7 @@ def test_validate_names_the_field_and_the_fix(changes, shape, match):
 
 
 TINY = dict(shape=(8, 8, 3), patch_size=4, width=16, num_flows=2, layers_per_flow=1,
-            head_dim=8, remat=False)
+            head_dim=8, backprop="store")
 D = 8 * 8 * 3
 
 

@@ -154,7 +154,8 @@ class _Step(nn.Module):
   temperature: float
 
   @nn.compact
-  def __call__(self, x, inverse):
+  def __call__(self, x, inverse, xs):
+    del xs  # the copies of a Repeat take no per-step inputs
     return _copy(self, x, inverse)
 
 
@@ -170,16 +171,18 @@ class Repeat(Bijector):
   'invertible' nothing but the stack's output, recomputing each copy's input with
   its inverse (flowzoo/bijectors/invertible.py), so that activation memory does not
   grow with `length`. 'invertible' needs deterministic bijections and holds in both
-  directions. `remat=True` is backprop='remat'.
+  directions.
   """
   layer: Any  # an unbound module used as a template
   length: int
-  remat: bool = False
   backprop: str = "store"
 
   @nn.compact
   def __call__(self, x, inverse=False, train=False, temperature=1.0):
-    backprop = self._backprop()
+    backprop = self.backprop
+    if backprop not in invertible.BACKPROPS:
+      raise ValueError(f"Repeat.backprop is {backprop!r}; choose one of "
+                       f"{invertible.BACKPROPS}.")
     ldj = jnp.zeros((_batch_size(x),), _dtype(x))
     if backprop == "invertible" and not self.is_initializing():
       # Init runs the plain scan below, so data-dependent initialisers see the data.
@@ -195,12 +198,3 @@ class Repeat(Bijector):
     (x, ldj), _ = scan(self.layer, inverse, train, temperature, name="steps")(
         (x, ldj), None)
     return x, ldj
-
-  def _backprop(self):
-    if self.backprop not in invertible.BACKPROPS:
-      raise ValueError(f"Repeat.backprop is {self.backprop!r}; choose one of "
-                       f"{invertible.BACKPROPS}.")
-    if self.remat and self.backprop != "store":
-      raise ValueError(f"Repeat has remat=True and backprop={self.backprop!r}; set only "
-                       f"backprop (remat=True is backprop='remat').")
-    return "remat" if self.remat else self.backprop

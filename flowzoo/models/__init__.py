@@ -58,10 +58,22 @@ def _value(default, value):
   return value
 
 
+# Fields an older flowzoo had, as the config.json of its runs still holds them:
+# name -> the message naming what replaced it, given the old value.
+_RENAMED = {
+    "remat": lambda v: (f"it is now config.model.backprop, and remat={v!r} is "
+                        f"backprop={'remat' if v else 'store'!r}: set that instead, in an older "
+                        "run's config.json too."),
+}
+
+
 def _checked_model(config):
   cls = backbone(config.model.name)
   fields = config_fields(cls)
   for key in config.model:
+    if key in _RENAMED and key not in fields:
+      raise ValueError(f"config.model.{key} is not a field of {cls.__name__}: "
+                       + _RENAMED[key](config.model[key]))
     if key != "name" and key not in fields:
       close = difflib.get_close_matches(key, fields, n=1, cutoff=0.6)
       raise ValueError(

@@ -36,7 +36,8 @@ from flowzoo import bijectors as fb
 from flowzoo.bijectors.augment import CrossUnitCoupling, ScaleShiftCoupling
 from flowzoo.bijectors.vardequant import VariationalDequantization
 from flowzoo.models.base import ImageFlow
-from flowzoo.models.fields import at_least, boolean, field, num_bits_field, one_of, sequence_of
+from flowzoo.models.fields import (at_least, backprop_field, boolean, field, num_bits_field,
+                                   one_of, sequence_of)
 from flowzoo.nets import GlowNet
 from flowzoo.nets.dense import (DenseAttentionNet, DequantizationContext, NoiseNet,
                                 ResidualDenseNet)
@@ -80,13 +81,13 @@ class DenseFlowBlock(fb.Bijector):
   growth_rate: int  # 0: no augmentation
   coupling_net: Callable[[int], nn.Module]
   conditioned_noise: bool = True
-  remat: bool = False
+  backprop: str = "store"  # of the units; the cross-unit couplings draw noise and store
 
   @nn.compact
   def __call__(self, x, inverse=False, train=False, temperature=1.0):
     kw = dict(train=train, temperature=temperature)
-    units = [fb.Repeat(GlowLikeModule(self.coupling_net), self.modules, self.remat,
-                       name=f"unit{i}") for i in range(self.units)]
+    units = [fb.Repeat(GlowLikeModule(self.coupling_net), self.modules,
+                       backprop=self.backprop, name=f"unit{i}") for i in range(self.units)]
     if not self.growth_rate:
       return fb.chain(units, x, inverse, **kw)
     g = NoiseNet if self.conditioned_noise else None
@@ -169,8 +170,9 @@ class DenseFlow(ImageFlow):
       "variance as torch's BatchNorm2d in the release; False: the biased one, as flax",
       boolean)
   num_bits: int = num_bits_field()
-  remat: bool = field(False, "recompute activations in the backward pass (saves memory)",
-                      boolean)
+  backprop: str = backprop_field(
+      "store", "'invertible' covers the glow-like modules within each unit; the cross-unit "
+      "couplings and variational dequantization draw noise and store")
 
   @nn.nowrap
   def check_config(self):
@@ -224,7 +226,7 @@ class DenseFlow(ImageFlow):
     layers, channels = [fb.Squeeze()], 4 * c
     for i, (units, modules) in enumerate(zip(self.units, self.modules)):
       layers.append(DenseFlowBlock(units, modules, growth, net, self.conditioned_noise,
-                                   remat=self.remat))
+                                   backprop=self.backprop))
       channels += (units - 1) * growth
       if i < len(self.units) - 1:
         layers.append(squeeze_and_drop())

@@ -13,6 +13,8 @@ import math
 import numbers
 from typing import Any, Callable
 
+from flowzoo.bijectors.invertible import BACKPROPS
+
 
 @dataclasses.dataclass(frozen=True)
 class Check:
@@ -72,3 +74,13 @@ def num_bits_field():
   """Every backbone's `num_bits`, one meaning for all (flowzoo.bijectors.keep_bits)."""
   return field(8, "bits per colour kept from the 8-bit data; fewer drops the low bits, as "
                "Glow's --n_bits_x", in_range(1, 8, "the data are 8-bit"))
+
+
+def backprop_field(default, where):
+  """Every backbone's `backprop`, one meaning for all (flowzoo.bijectors.Repeat); `where`
+  says which of the backbone's layers 'invertible' covers."""
+  return field(default, "what the backward pass keeps of the forward: 'store' every "
+               "activation (plain autodiff), 'remat' each layer's input (recomputing the "
+               "rest), 'invertible' nothing, recomputing each layer's input with its inverse "
+               "(flowzoo/bijectors/invertible.py: activation memory flat in depth, gradients "
+               f"off by the round-trip error); {where}", one_of(BACKPROPS))

@@ -35,7 +35,8 @@ import jax.numpy as jnp
 from flowzoo import bijectors as fb
 from flowzoo.bijectors.base import draw, float_dtype
 from flowzoo.models.base import ImageFlow
-from flowzoo.models.fields import at_least, boolean, field, num_bits_field, one_of
+from flowzoo.models.fields import (at_least, backprop_field, boolean, field, num_bits_field,
+                                   one_of)
 from flowzoo.nets import GlowNet, ZeroConv
 
 
@@ -67,14 +68,15 @@ class MultiScale(fb.Bijector):
   levels: int
   steps_per_level: int
   edge_padding: bool
-  remat: bool = False
+  backprop: str = "store"
   zero_conv_pad: float = 0.0  # what the split priors' ZeroConvs pad with
 
   @nn.compact
   def __call__(self, x, inverse=False, train=False, temperature=1.0):
     prior_net = lambda out, name: ZeroConv(out, self.edge_padding,
                                            pad_value=self.zero_conv_pad, name=name)
-    flows = [fb.Repeat(self.step, self.steps_per_level, self.remat, name=f"level{i}")
+    flows = [fb.Repeat(self.step, self.steps_per_level, backprop=self.backprop,
+                       name=f"level{i}")
              for i in range(self.levels)]
     splits = [fb.Split(prior_net, keep=True, interleaved=True, name=f"split{i}")
               for i in range(self.levels - 1)]
@@ -167,8 +169,8 @@ class Glow(ImageFlow):
   top_zeros: int = field(2, "the top prior convolves top_zeros * C channels of zeros: 2 as "
                          "released, 1 as the PyTorch port", one_of((2, 1)))
   num_bits: int = num_bits_field()
-  remat: bool = field(False, "recompute activations in the backward pass (saves memory)",
-                      boolean)
+  backprop: str = backprop_field("store", "'invertible' covers the K steps of each level, "
+                                 "the splits store")
   zero_conv_pad: float = field(
       0.0, "the value ZeroConvs (coupling output, priors) pad their input with: 0 as "
       "released, or 1 as the PyTorch port's F.pad(value=1)", one_of((0.0, 1.0)))
@@ -190,6 +192,6 @@ class Glow(ImageFlow):
     step = StepOfFlow(self.width, self.coupling, self.conv1x1, self.edge_padding,
                       self.net_actnorm, self.zero_conv_pad)
     self.flow = MultiScale(step, self.levels, self.steps_per_level, self.edge_padding,
-                           self.remat, self.zero_conv_pad)
+                           self.backprop, self.zero_conv_pad)
     self.prior = GlowPrior(latent_shapes(self.shape, self.levels), self.learn_top,
                            self.edge_padding, self.top_zeros, self.zero_conv_pad)

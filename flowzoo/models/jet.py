@@ -29,10 +29,11 @@ the ViT sees all T tokens of d features with the transformed half set to zero an
 its outputs are used on that half only; a channel coupling is then the same map
 as in pairing mode, with unused weights on the zeroed inputs and the unused outputs.
 
-All couplings run as one nn.scan with their parameters stacked on a leading axis,
-recomputed in the backward pass when `remat` is set. The split matrices of all
-couplings live, stacked, in the 'consts' collection: checkpointed and inspectable
-like parameters, but outside 'params', so the optimizer never changes them.
+All couplings run as one scan with their parameters stacked on a leading axis, the
+backward pass keeping what `backprop` says (as flowzoo.bijectors.Repeat). The split
+matrices of all couplings, the scan's inputs, live stacked in the 'consts' collection:
+checkpointed and inspectable like parameters, but outside 'params', so the optimizer
+never changes them.
 """
 import functools
 import itertools
@@ -45,7 +46,8 @@ import numpy as np
 
 from flowzoo import bijectors as fb
 from flowzoo.models.base import ImageFlow, check_patch_size
-from flowzoo.models.fields import (at_least, boolean, field, num_bits_field, one_of,
+from flowzoo.bijectors import invertible
+from flowzoo.models.fields import (at_least, backprop_field, field, num_bits_field, one_of,
                                    sequence_of)
 from flowzoo.nets import ViT
 
@@ -137,8 +139,25 @@ def masking_masks(key, plan, grid, d):
   return jnp.stack(masks).astype(jnp.float32)
 
 
+def _couple(conditioner, mode, x, split, inverse):
+  """One coupling of either kind given its split, its layers children of the calling
+  module: "conditioner" (masking) or "coupling" (pairing), whichever step runs it."""
+  if mode == "masking":
+    keep = 1.0 - split
+    h = conditioner(2 * x.shape[-1], name="conditioner")(x * split)
+    shift, raw = jnp.split(h, 2, axis=-1)
+    return fb.affine(x, keep * shift, keep * fb.log_scale(raw, "sigmoid2"), inverse)
+  is_channels, channel_proj, spatial_proj = split
+  u = jax.lax.cond(is_channels, pair_channels, lambda x, _: pair_tokens(x, spatial_proj),
+                   x, channel_proj)
+  v, l = fb.AffineCoupling(conditioner, scale="sigmoid2", name="coupling")(u, inverse=inverse)
+  y = jax.lax.cond(is_channels, unpair_channels, lambda v, _: unpair_tokens(v, spatial_proj),
+                   v, channel_proj)
+  return y, l
+
+
 class CouplingStep(nn.Module):
-  """One coupling of either kind, as the body of the scan; its split comes as input."""
+  """One coupling of either kind, as the body of nn.scan; its split comes as input."""
   conditioner: Callable[[int], nn.Module]
   mode: str
   inverse: bool
@@ -146,20 +165,20 @@ class CouplingStep(nn.Module):
   @nn.compact
   def __call__(self, carry, split):
     x, ldj = carry
-    if self.mode == "masking":
-      keep = 1.0 - split
-      h = self.conditioner(2 * x.shape[-1], name="conditioner")(x * split)
-      shift, raw = jnp.split(h, 2, axis=-1)
-      y, l = fb.affine(x, keep * shift, keep * fb.log_scale(raw, "sigmoid2"), self.inverse)
-      return (y, ldj + l), None
-    is_channels, channel_proj, spatial_proj = split
-    u = jax.lax.cond(is_channels, pair_channels, lambda x, _: pair_tokens(x, spatial_proj),
-                     x, channel_proj)
-    v, l = fb.AffineCoupling(self.conditioner, scale="sigmoid2", name="coupling")(
-        u, inverse=self.inverse)
-    y = jax.lax.cond(is_channels, unpair_channels, lambda v, _: unpair_tokens(v, spatial_proj),
-                     v, channel_proj)
+    y, l = _couple(self.conditioner, self.mode, x, split, self.inverse)
     return (y, ldj + l), None
+
+
+class _InvertibleStep(nn.Module):
+  """One coupling in the direction it is called with, for invertible backprop
+  (flowzoo.bijectors.invertible.scan runs each both ways); same variables as
+  CouplingStep."""
+  conditioner: Callable[[int], nn.Module]
+  mode: str
+
+  @nn.compact
+  def __call__(self, x, inverse, split):
+    return _couple(self.conditioner, self.mode, x, split, inverse)
 
 
 class Couplings(fb.Bijector):
@@ -170,7 +189,7 @@ class Couplings(fb.Bijector):
   spatial_patterns: tuple
   mode: str
   conditioner: Callable[[int], nn.Module]
-  remat: bool = True
+  backprop: str = "remat"
 
   @nn.compact
   def __call__(self, x, inverse=False, train=False, temperature=1.0):
@@ -185,10 +204,14 @@ class Couplings(fb.Bijector):
       spatial = self.variable("consts", "spatial_splits", lambda: spatial_splits(
           plan, self.grid)).value
       splits = (jnp.array([kind == "channels" for kind, _ in plan]), channel, spatial)
-    step = nn.remat(CouplingStep, prevent_cse=False) if self.remat else CouplingStep
+    ldj = jnp.zeros((x.shape[0],), x.dtype)
+    if self.backprop == "invertible" and not self.is_initializing():
+      steps = invertible.scan(_InvertibleStep, self.num_couplings, inverse)
+      return steps(self.conditioner, self.mode, name="couplings")(x, ldj, splits)
+    step = (nn.remat(CouplingStep, prevent_cse=False) if self.backprop == "remat"
+            else CouplingStep)
     scan = nn.scan(step, variable_axes={"params": 0}, split_rngs={"params": True},
                    in_axes=0, length=self.num_couplings, reverse=inverse)
-    ldj = jnp.zeros((x.shape[0],), x.dtype)
     (x, ldj), _ = scan(self.conditioner, self.mode, inverse, name="couplings")((x, ldj), splits)
     return x, ldj
 
@@ -210,8 +233,7 @@ class Jet(ImageFlow):
   mode: str = field("pairing", "'pairing' (the paper's choice) or 'masking' (Table 2a)",
                     one_of(MODES))
   num_bits: int = num_bits_field()
-  remat: bool = field(True, "recompute the couplings in the backward pass (saves memory)",
-                      boolean)
+  backprop: str = backprop_field("remat", "'invertible' covers all couplings")
 
   @nn.nowrap
   def check_config(self):
@@ -251,7 +273,7 @@ class Jet(ImageFlow):
         ViT, width=self.width, depth=self.vit_depth, num_heads=self.num_heads)
     couplings = Couplings(
         (h // ps, w // ps), self.num_couplings, self.kinds, self.spatial_patterns,
-        self.mode, conditioner, self.remat)
+        self.mode, conditioner, self.backprop)
     patches = fb.Patchify((ps, ps), (h, w))
     self.flow = fb.Chain([patches, couplings, fb.Invert(patches)])
     self.prior = fb.StandardNormal(self.shape)

@@ -32,7 +32,8 @@ import flax.linen as nn
 
 from flowzoo import bijectors as fb
 from flowzoo.models.base import ImageFlow, check_patch_size
-from flowzoo.models.fields import at_least, boolean, field, num_bits_field, one_of, positive
+from flowzoo.models.fields import (at_least, backprop_field, field, num_bits_field, one_of,
+                                   positive)
 from flowzoo.nets import KAN, ResMLP
 
 FLOW_LAYERS = ("affine", "spline", "kan", "maf")
@@ -154,8 +155,7 @@ class MixerFlow(ImageFlow):
   kan_order: int = field(3, "k, their order ('kan'; KAN, Liu et al. 2024, section 2.2)",
                          at_least(1))
   num_bits: int = num_bits_field()
-  remat: bool = field(False, "recompute activations in the backward pass (saves memory)",
-                      boolean)
+  backprop: str = backprop_field("store", "'invertible' covers every mixer layer")
 
   @nn.nowrap
   def check_config(self):
@@ -191,13 +191,13 @@ class MixerFlow(ImageFlow):
     layer = MixerLayer(self.hidden, self.linear, self.flow_layers, self.scale, flow_layer)
     if self.shift:
       period = fb.Chain([
-          fb.Repeat(layer, self.shift_every - 1, self.remat),
+          fb.Repeat(layer, self.shift_every - 1, backprop=self.backprop),
           ShiftLayer(layer, (h, w), p, self.shift)])
       runs = [(period, self.num_layers // self.shift_every),
               (layer, self.num_layers % self.shift_every)]
     else:
       runs = [(layer, self.num_layers)]
-    mixer = [fb.Repeat(unit, n, self.remat) for unit, n in runs if n]
+    mixer = [fb.Repeat(unit, n, backprop=self.backprop) for unit, n in runs if n]
     patches = fb.Patchify((p, p), (h, w))
     self.flow = fb.Chain([fb.LULinear(), patches, *mixer, fb.Invert(patches)])
     self.prior = fb.StandardNormal(self.shape)

@@ -59,7 +59,8 @@ import numpy as np
 from flowzoo import bijectors as fb
 from flowzoo.bijectors.base import draw, float_dtype
 from flowzoo.models.base import ImageFlow, check_patch_size
-from flowzoo.models.fields import at_least, boolean, field, num_bits_field, one_of, positive
+from flowzoo.models.fields import (at_least, backprop_field, field, num_bits_field, one_of,
+                                   positive)
 from flowzoo.nets.causal_transformer import CausalTransformer
 
 NOISES = ("uniform", "gaussian")
@@ -179,7 +180,7 @@ class Flows(fb.Bijector):
   layers_per_flow: int
   head_dim: int
   num_classes: int
-  remat: bool
+  backprop: str  # 'store' or 'remat'
   compute_dtype: Optional[str] = None
 
   @nn.compact
@@ -189,7 +190,8 @@ class Flows(fb.Bijector):
     p = self.patch_size
     if not inverse:
       x = fb.patchify(x, p, p, channel_major=True)
-    step = nn.remat(_FlowStep, prevent_cse=False) if self.remat else _FlowStep
+    step = (nn.remat(_FlowStep, prevent_cse=False) if self.backprop == "remat"
+            else _FlowStep)
     scan = nn.scan(step, variable_axes={"params": 0, "intermediates": 0},
                    split_rngs={"params": True}, in_axes=(0, nn.broadcast, nn.broadcast),
                    length=self.num_flows, reverse=inverse)
@@ -223,7 +225,9 @@ class TarFlow(ImageFlow):
   noise_std: float = field(0.05, "sigma of 'gaussian' noise, and of the denoising step "
                            "(--noise_std: 0.05 at 64x64)", positive)
   num_bits: int = num_bits_field()
-  remat: bool = field(True, "recompute each flow in the backward pass (saves memory)", boolean)
+  backprop: str = backprop_field(
+      "remat", "'invertible' is refused: a flow's inverse is autoregressive, T sequential "
+      "transformer passes where its forward is one, so use 'remat'")
   # Mixed precision: the transformers' matmuls in this dtype ('bfloat16') from float32
   # parameters, the affine maps and log-dets in float32. Not a config.model field: the
   # trainer sets it from config.train.compute_dtype for its train step only.
@@ -238,6 +242,12 @@ class TarFlow(ImageFlow):
     if (h // p) * (w // p) < 2:
       raise ValueError(f"config.model.patch_size={p} leaves one token of the {h}x{w} image, "
                        "which every flow passes unchanged; choose a smaller patch size.")
+    if self.backprop == "invertible":
+      raise ValueError(
+          "config.model.backprop='invertible' recomputes each flow's input with its inverse, "
+          "which for an autoregressive flow is T sequential transformer passes over the "
+          "tokens where its forward is one parallel pass; use config.model.backprop='remat', "
+          "which keeps only each flow's input for one more forward pass.")
     if self.width % self.head_dim:
       raise ValueError(f"config.model.width={self.width} is not a multiple of "
                        f"config.model.head_dim={self.head_dim}; heads are width / head_dim.")
@@ -253,7 +263,7 @@ class TarFlow(ImageFlow):
       dequantizer = GaussianNoise(self.noise_std, b)
     self.dequantizer = fb.keep_bits(b, dequantizer)
     self.flow = Flows(self.shape, p, self.num_flows, self.width, self.layers_per_flow,
-                      self.head_dim, self.num_classes, self.remat, self.compute_dtype)
+                      self.head_dim, self.num_classes, self.backprop, self.compute_dtype)
     self.prior = fb.StandardNormal(((h // p) * (w // p), p * p * c))
 
   def inverse(self, z, train=False, temperature=1.0, labels=None, guidance=0.0, attn_temp=1.0,

@@ -23,7 +23,7 @@ def get_config(arg=None):
     # spatial_coupling_projs=('checkerboard', 'hstripes-inv')) on 16x16x3 images.
     config.model.update(patch_size=4, num_couplings=6, vit_depth=1, width=32, num_heads=2,
                         kinds=("channels", "channels", "spatial"),
-                        spatial_patterns=("checkerboard", "hstripes-inv"), remat=False)
+                        spatial_patterns=("checkerboard", "hstripes-inv"), backprop="store")
     config.data.shape = (16, 16, 3)
   elif arg == "glow":
     # glow_rosinality_small.npz: glow-pytorch's Glow(3, n_flow=2, n_block=3, affine=True,
@@ -46,7 +46,7 @@ def get_config(arg=None):
     # patch_size=4, channels=64, num_blocks=3, layers_per_block=2, nvp=True,
     # num_classes=0, or 3 for tarflow_cond) with MetaBlock's head_dim set to 32.
     config.model.update(patch_size=4, width=64, num_flows=3, layers_per_flow=2, head_dim=32,
-                        num_classes=3 if arg == "tarflow_cond" else 0, remat=False)
+                        num_classes=3 if arg == "tarflow_cond" else 0, backprop="store")
     config.data.shape = (16, 16, 3)
   else:
     raise ValueError(f"tests/data/parity/configs.py:{arg}: the argument is 'jet', 'glow', "
