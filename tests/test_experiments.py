@@ -6,9 +6,11 @@ import os
 import jax
 import numpy as np
 import pytest
+from absl import flags
 
 import flowzoo
 from flowzoo import models, sweep
+from flowzoo.models.fields import config_fields
 from tests.commands import CONFIGS
 
 EXPERIMENTS = os.path.join(os.path.dirname(__file__), "..", "experiments")
@@ -72,12 +74,22 @@ def test_bad_argument_names_the_choices():
     flowzoo.load_config(f"{EXPERIMENTS}/denseflow_ablation.py:toy,7")
 
 
-@pytest.fixture(scope="module")
-def linear_probe():
-  spec = importlib.util.spec_from_file_location("linear_probe", f"{EXPERIMENTS}/linear_probe.py")
+def _script(name):
+  """experiments/<name>.py as a module. Its absl flags are unregistered again, so that
+  scripts sharing flag names (--steps, --batch_size) load side by side; the tests call
+  their functions, never their flags."""
+  before = set(flags.FLAGS)
+  spec = importlib.util.spec_from_file_location(name, f"{EXPERIMENTS}/{name}.py")
   module = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(module)
+  for flag in set(flags.FLAGS) - before:
+    delattr(flags.FLAGS, flag)
   return module
+
+
+@pytest.fixture(scope="module")
+def linear_probe():
+  return _script("linear_probe")
 
 
 def test_linear_probe_separates_linearly_separable_latents(linear_probe):
@@ -130,3 +142,25 @@ def test_probe_features_are_the_flattened_latents_of_encode(linear_probe):
     np.testing.assert_allclose(features[i:i + 3], z, rtol=1e-6, atol=1e-6)
   assert not np.allclose(features[:1], model.apply(
       variables, images[:1], method=before, rngs=models.rngs(jax.random.fold_in(rng, 1))))
+
+
+@pytest.fixture(scope="module")
+def benchmark():
+  return _script("benchmark")
+
+
+def test_benchmark_depth_field_is_a_field_of_every_backbone(benchmark):
+  assert set(benchmark.DEPTH_FIELDS) == set(models.names())
+  for name, key in benchmark.DEPTH_FIELDS.items():
+    assert key in config_fields(models.backbone(name)), (name, key)
+  dense = benchmark.configured(flowzoo.load_config(f"{CONFIGS}/denseflow_quickstart.py"),
+                               depth=3)
+  assert tuple(dense.model.modules) == (3,) * len(dense.model.units)  # every block
+
+
+def test_benchmark_refuses_backprop_for_a_backbone_without_it(benchmark):
+  with pytest.raises(ValueError, match=r"maf backbone has no config.model.backprop"):
+    benchmark.configured(flowzoo.load_config(f"{CONFIGS}/maf_mnist.py"), "invertible")
+  config = benchmark.configured(flowzoo.load_config(f"{CONFIGS}/mixerflow_quickstart.py"),
+                                "invertible", depth=6)
+  assert (config.model.backprop, config.model.num_layers) == ("invertible", 6)
