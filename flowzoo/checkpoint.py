@@ -31,6 +31,9 @@ from flowzoo import paths
 # of another backbone is named by model.name rather than by a field it lacks.
 _IDENTITY_FIELDS = ("model.name", "data.name", "data.shape", "model", "data.corruption",
                     "data.corruption_seed", "data.corruption_patch")
+# Fields of config.model that say how gradients are computed, not what the variables
+# are: a run may resume with another (e.g. backprop='invertible' to fit a larger batch).
+_FREE_FIELDS = ("model.backprop",)
 
 
 def config_path(workdir):
@@ -135,7 +138,8 @@ def check_same_run(workdir, config):
   current = _flatten(json.loads(config.to_json_best_effort()))
   keys = sorted(set(saved) | set(current))
   for identity in _IDENTITY_FIELDS:
-    for key in (k for k in keys if k == identity or k.startswith(identity + ".")):
+    for key in (k for k in keys if (k == identity or k.startswith(identity + "."))
+                and k not in _FREE_FIELDS):
       if saved.get(key) != current.get(key):
         raise ValueError(
             f"{workdir} holds a run with config.{key}={saved.get(key)!r}, but this config "

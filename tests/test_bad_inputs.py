@@ -77,3 +77,13 @@ def test_the_configs_as_shipped_are_valid():
   config = flowzoo.load_config(f"{commands.CONFIGS}/mixerflow_quickstart.py")
   config.train.update(grad_clip=0.0, warmup_steps=0, b1=0.0)  # the edges are allowed
   config_lib.validate(config)
+
+
+def test_a_run_resumes_with_another_backprop_but_not_another_model(tmp_path):
+  config = flowzoo.load_config(str(commands.CONFIGS / "mixerflow_quickstart.py"))
+  checkpoint.save_config(tmp_path, config)
+  config.model.backprop = "invertible"  # how gradients are computed, not the variables
+  checkpoint.check_same_run(tmp_path, config)
+  config.model.hidden += 1
+  with pytest.raises(ValueError, match="config.model.hidden=64, but this config has 65"):
+    checkpoint.check_same_run(tmp_path, config)
