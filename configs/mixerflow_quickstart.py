@@ -1,7 +1,6 @@
-"""The main job: a small MixerFlow on the embedded flowzoo_shapes dataset, offline.
-
-Trains, evaluates, checkpoints, samples and writes a leaderboard record in about
-3 minutes on 2 CPU cores:  python -m flowzoo.main --config=configs/mixerflow_quickstart.py
+"""A small MixerFlow on the embedded flowzoo_shapes dataset, offline: the main job
+(configs/quickstart.py). Trains, evaluates, checkpoints, samples and writes a
+leaderboard record in about 3 minutes on 2 CPU cores.
 """
 from flowzoo.config import base_config, parse_arg
 

@@ -1,6 +1,6 @@
 """Trains and evaluates one config: python -m flowzoo.main --config=configs/x.py[:arg].
 
-    python -m flowzoo.main --config=configs/mixerflow_quickstart.py
+    python -m flowzoo.main --config=configs/quickstart.py
     python -m flowzoo.main --config=configs/mixerflow_imagenet64.py \
         --config.train.batch_size=256 --workdir=runs/mf64
 

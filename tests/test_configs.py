@@ -9,7 +9,7 @@ from flowzoo import config as config_lib
 from tests.commands import CONFIGS
 
 FILES = sorted(f for f in os.listdir(CONFIGS) if f.endswith(".py"))
-PAPER = [f for f in FILES if not f.endswith("_quickstart.py")]
+PAPER = [f for f in FILES if not f.endswith("quickstart.py")]
 RUN_SECTIONS = ("data", "train", "eval", "checkpoint", "sample", "leaderboard")
 
 
@@ -78,3 +78,10 @@ def test_config_arguments_are_refused_in_the_configs_words():
     flowzoo.load_config(f"{CONFIGS}/mixerflow_table9.py:cifar100")
   with pytest.raises(ValueError, match="no option 'large'"):
     flowzoo.load_config(f"{CONFIGS}/glow_quickstart.py:large")
+  with pytest.raises(ValueError, match="no option 'large'"):
+    flowzoo.load_config(f"{CONFIGS}/quickstart.py:large")
+
+
+def test_the_main_job_is_the_mixerflow_quickstart():
+  assert (flowzoo.load_config(f"{CONFIGS}/quickstart.py").to_dict()
+          == flowzoo.load_config(f"{CONFIGS}/mixerflow_quickstart.py").to_dict())

@@ -100,14 +100,14 @@ def default_run(root):
 
 
 def test_the_readme_opens_with_the_quickstart():
-  assert readme_command() == "python -m flowzoo.main --config=configs/mixerflow_quickstart.py"
+  assert readme_command() == "python -m flowzoo.main --config=configs/quickstart.py"
 
 
 @pytest.mark.slow
 def test_main_with_the_default_workdir(root, default_run):
   cwd, _ = root
   workdir = said(default_run, "workdir")
-  assert workdir.parent == cwd / "runs" and workdir.name.startswith("mixerflow_quickstart-")
+  assert workdir.parent == cwd / "runs" and workdir.name.startswith("quickstart-")
   result = assert_finished_run(workdir, cwd / "runs" / "leaderboard")
   # The closing lines say what the number is, and where everything went.
   assert f"test bpd {result['bpd']:.4f}" in default_run
