@@ -86,8 +86,7 @@ def _checked_model(config):
     f.metadata["check"](f"config.model.{key}", value)
     values[key] = _value(f.default, value)
   model = cls(shape=tuple(config.data.shape), **values)
-  if hasattr(model, "check_config"):
-    model.check_config()
+  model.check_config()
   return model
 
 

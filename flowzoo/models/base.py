@@ -27,6 +27,11 @@ import numpy as np
 
 class ImageFlow(nn.Module):
 
+  @nn.nowrap
+  def check_config(self):
+    """Raises ValueError naming the config.model field for what its own check cannot see
+    (other fields, the image shape); backbones with such constraints override it."""
+
   def conditioning(self, labels):
     """The flow's keyword arguments for `labels`: none for None (module docstring)."""
     if labels is None:
